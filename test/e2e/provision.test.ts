@@ -77,6 +77,22 @@ test('provision turns the lab hosts into a healthy TLS cluster that etcdctl 3.4 
   etcdctlEnv.ETCDCTL_API = '3';
   for (const h of hosts) assert.ok(etcdctlEnv.ETCDCTL_ENDPOINTS!.includes(`https://${h.address}:2379`));
 
+  await t.test('hosts have no Node.js; the release runs on its own; files belong to the store user', async () => {
+    for (const h of hosts) {
+      assert.notEqual((await ssh(h.address, 'command -v node')).code, 0, `${h.name} must not have node installed`);
+      const v = must(await ssh(h.address, 'quorumd --version'), `${h.name} quorumd --version`);
+      assert.match(v, /quorumd Version: /);
+      const owners = must(await ssh(h.address, 'stat -c "%U %a %n" /var/lib/etcd /etc/etcd/pki/server-key.pem /etc/etcd/pki/peer-key.pem'), 'stat');
+      assert.match(owners, /^etcd 700 \/var\/lib\/etcd$/m);
+      assert.match(owners, /^etcd 600 \/etc\/etcd\/pki\/server-key\.pem$/m);
+      assert.match(owners, /^etcd 600 \/etc\/etcd\/pki\/peer-key\.pem$/m);
+      assert.notEqual((await ssh(h.address, 'test -e /etc/etcd/pki/ca-key.pem')).code, 0, 'the CA key never leaves the operator');
+      const state = must(await ssh(h.address, 'grep initial-cluster-state /etc/etcd/quorumd.conf.yml'), 'config');
+      assert.match(state, /existing/);
+      must(await ssh(h.address, 'nft list table inet quorum'), `${h.name} firewall table`);
+    }
+  });
+
   await t.test('every member is healthy over mTLS', async () => {
     for (const h of hosts) {
       const r = await etcdctl(['endpoint', 'health'], `https://${h.address}:2379`);
