@@ -1,0 +1,179 @@
+/**
+ * The stable part of the Raft log as raft sees it, and an in-memory implementation.
+ *
+ * Raft only reads through `Storage`; the node loop writes (after fsync in a real server).
+ * Modelled on etcd-io/raft's storage.go: the storage keeps a "dummy" position holding the
+ * index and term of the last compacted entry (the snapshot's), so `term(firstIndex() - 1)`
+ * always answers (Raft paper §7, log compaction).
+ */
+import { type Entry, EntryType, type HardState, type NodeId, type Snapshot, NONE } from './types.js';
+
+/** Thrown when the requested index lies at or below the last compaction point (§7). */
+export class CompactedError extends Error {
+  constructor(index: number) {
+    super(`raft: requested index ${index} is unavailable due to compaction`);
+    this.name = 'CompactedError';
+  }
+}
+
+/** Thrown when the requested index is beyond the last index held by storage. */
+export class UnavailableError extends Error {
+  constructor(index: number) {
+    super(`raft: requested entry at index ${index} is unavailable`);
+    this.name = 'UnavailableError';
+  }
+}
+
+/** Thrown by `applySnapshot`/`createSnapshot` when the snapshot is not newer than the current one. */
+export class SnapshotOutOfDateError extends Error {
+  constructor(index: number, current: number) {
+    super(`raft: snapshot at index ${index} is older than the current snapshot at ${current}`);
+    this.name = 'SnapshotOutOfDateError';
+  }
+}
+
+/** The read-only view of durable state that raft needs. */
+export interface Storage {
+  /** The persisted hard state and the voter set (from the last snapshot, or as configured). */
+  initialState(): { hardState: HardState; voters: NodeId[] };
+  /**
+   * Entries in [lo, hi). When `maxBytes` is given the result is cut after the first entry that
+   * makes the sum of `data` lengths exceed it (at least one entry is always returned).
+   * Throws CompactedError when lo < firstIndex(), UnavailableError when hi > lastIndex() + 1.
+   */
+  entries(lo: number, hi: number, maxBytes?: number): Entry[];
+  /** Term of the entry at `index`, for firstIndex()-1 <= index <= lastIndex(). Throws CompactedError / UnavailableError. */
+  term(index: number): number;
+  /** Index of the first entry still available (the snapshot index + 1). */
+  firstIndex(): number;
+  /** Index of the last entry (the snapshot index when the log is empty). */
+  lastIndex(): number;
+  /** The most recent snapshot (index 0 and empty data when there is none). */
+  snapshot(): Snapshot;
+}
+
+/** Sums `data` lengths and cuts `ents` after the entry that first exceeds `maxBytes` (keeps at least one). */
+export function limitSize(ents: Entry[], maxBytes: number | undefined): Entry[] {
+  if (maxBytes === undefined || ents.length === 0) return ents;
+  let size = ents[0]!.data.length;
+  let n = 1;
+  for (; n < ents.length; n++) {
+    size += ents[n]!.data.length;
+    if (size > maxBytes) break;
+  }
+  return ents.slice(0, n);
+}
+
+/**
+ * An in-memory Storage: the reference implementation raft's tests run on, and the model of the
+ * "disk" in the simulation. `ents[0]` is a dummy entry holding the snapshot's index and term.
+ */
+export class MemoryStorage implements Storage {
+  private hardState: HardState = { term: 0, vote: NONE, commit: 0 };
+  private snap: Snapshot;
+  private ents: Entry[];
+  private readonly configuredVoters: NodeId[];
+
+  /** `voters` is what initialState() reports until a snapshot carries its own voter list. */
+  constructor(voters: NodeId[] = []) {
+    this.configuredVoters = [...voters];
+    this.snap = { meta: { index: 0, term: 0, voters: [] }, data: new Uint8Array(0) };
+    this.ents = [dummy(0, 0)];
+  }
+
+  initialState(): { hardState: HardState; voters: NodeId[] } {
+    const voters = this.snap.meta.voters.length > 0 ? this.snap.meta.voters : this.configuredVoters;
+    return { hardState: { ...this.hardState }, voters: [...voters] };
+  }
+
+  /** Records the hard state (what a WAL would fsync). */
+  setHardState(hs: HardState): void {
+    this.hardState = { ...hs };
+  }
+
+  private offset(): number {
+    return this.ents[0]!.index;
+  }
+
+  firstIndex(): number {
+    return this.offset() + 1;
+  }
+
+  lastIndex(): number {
+    return this.offset() + this.ents.length - 1;
+  }
+
+  term(index: number): number {
+    const off = this.offset();
+    if (index < off) throw new CompactedError(index);
+    if (index > this.lastIndex()) throw new UnavailableError(index);
+    return this.ents[index - off]!.term;
+  }
+
+  entries(lo: number, hi: number, maxBytes?: number): Entry[] {
+    const off = this.offset();
+    if (lo <= off) throw new CompactedError(lo);
+    if (hi > this.lastIndex() + 1) throw new UnavailableError(hi - 1);
+    return limitSize(this.ents.slice(lo - off, hi - off), maxBytes);
+  }
+
+  snapshot(): Snapshot {
+    return this.snap;
+  }
+
+  /**
+   * Appends entries, overwriting any existing suffix from `ents[0].index` on (what a follower does
+   * when the leader's log conflicts with its own, §5.3). Entries at or below the compaction point
+   * are ignored. Throws when `ents` would leave a gap after lastIndex().
+   */
+  append(ents: Entry[]): void {
+    if (ents.length === 0) return;
+    const first = this.firstIndex();
+    const last = ents[ents.length - 1]!.index;
+    if (last < first) return;
+    if (first > ents[0]!.index) ents = ents.slice(first - ents[0]!.index);
+    const start = ents[0]!.index - this.offset();
+    if (start > this.ents.length) {
+      throw new Error(`raft: missing log entries [last: ${this.lastIndex()}, append at: ${ents[0]!.index}]`);
+    }
+    this.ents = this.ents.slice(0, start).concat(ents);
+  }
+
+  /**
+   * Replaces the whole log with a snapshot received from the leader (§7, InstallSnapshot).
+   * Throws SnapshotOutOfDateError when it is not newer than the current snapshot.
+   */
+  applySnapshot(s: Snapshot): void {
+    if (s.meta.index <= this.snap.meta.index) throw new SnapshotOutOfDateError(s.meta.index, this.snap.meta.index);
+    this.snap = s;
+    this.ents = [dummy(s.meta.index, s.meta.term)];
+  }
+
+  /**
+   * Records a snapshot of the state machine taken at `index` (<= lastIndex()), without discarding
+   * entries; call compact() afterwards. Throws SnapshotOutOfDateError / UnavailableError.
+   */
+  createSnapshot(index: number, voters: NodeId[], data: Uint8Array): Snapshot {
+    if (index <= this.snap.meta.index) throw new SnapshotOutOfDateError(index, this.snap.meta.index);
+    if (index > this.lastIndex()) throw new UnavailableError(index);
+    this.snap = { meta: { index, term: this.term(index), voters: [...voters] }, data };
+    return this.snap;
+  }
+
+  /**
+   * Discards entries up to and including `index` (they must be covered by a snapshot the
+   * application keeps). Throws CompactedError when already compacted, UnavailableError when
+   * index > lastIndex().
+   */
+  compact(index: number): void {
+    const off = this.offset();
+    if (index <= off) throw new CompactedError(index);
+    if (index > this.lastIndex()) throw new UnavailableError(index);
+    const i = index - off;
+    this.ents = [dummy(this.ents[i]!.index, this.ents[i]!.term), ...this.ents.slice(i + 1)];
+  }
+}
+
+function dummy(index: number, term: number): Entry {
+  return { index, term, type: EntryType.Normal, data: new Uint8Array(0) };
+}
