@@ -1,0 +1,447 @@
+/**
+ * The node loop (etcd server/etcdserver/raft.go `start`, STYLE.md item 2): owns RawNode + Wal + MemoryStorage
+ * + MvccStore. All inputs (ticks, peer messages, proposals, read-index requests) are queued and fed to RawNode
+ * only between Ready cycles; each Ready is processed in this order:
+ *   leader: send messages first (Raft thesis §10.2.1) | save hard state + entries to the WAL (one fsync) |
+ *   append to MemoryStorage | follower: send messages | apply committed entries to MVCC (waking proposers) |
+ *   serve read states once applied >= index | advance.
+ */
+import { randomBytes, randomInt } from 'node:crypto';
+import { join } from 'node:path';
+import { MvccStore } from '../mvcc/kvstore.js';
+import type { KeyValue } from '../mvcc/types.js';
+import { MemoryStorage, ProposalDroppedError, RawNode, Role, NONE, EntryType, type Entry, type Message, type Ready } from '../raft/index.js';
+import { Wal } from '../wal/wal.js';
+import type { ServerConfig } from './config.js';
+import { errors, EtcdError } from './errors.js';
+import type { Logger } from './log.js';
+import { initialMembers, type MemberInfo } from './members.js';
+import type { Metrics } from './metrics.js';
+import { decodeRequest, encodeRequest, type RequestBody } from './request.js';
+import { Transport } from './transport.js';
+
+/** The result of applying one request. */
+export type ApplyResult =
+  | { op: 'put'; rev: number; prev?: KeyValue }
+  | { op: 'delete'; rev: number; deleted: number; prevKvs: KeyValue[] }
+  | { op: 'publish'; rev: number };
+
+interface Waiter { resolve: (r: ApplyResult) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+interface ReadWaiter { resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout; index?: number }
+
+/** Thrown by QuorumNode.start when the data dir or flags make starting unsafe. */
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartupError';
+  }
+}
+
+/** A running member. */
+export class QuorumNode {
+  readonly mvcc = new MvccStore();
+  readonly members: MemberInfo[];
+  readonly memberId: bigint;
+  readonly clusterId: bigint;
+  /** The time a client request may wait for commit/apply: 5 s + 2 x election timeout, as etcd. */
+  readonly requestTimeoutMs: number;
+  private raft!: RawNode;
+  private storage!: MemoryStorage;
+  private wal!: Wal;
+  private transport!: Transport;
+  private inbox: (() => void)[] = [];
+  private looping = false;
+  private stopped = false;
+  private ticker: NodeJS.Timeout | undefined;
+  private appliedIndex = 0;
+  private lead: bigint = NONE;
+  private role: Role = Role.Follower;
+  private term = 0;
+  private readonly waiters = new Map<string, Waiter>();
+  private readonly reads = new Map<string, ReadWaiter>();
+  private pendingReads: ReadWaiter[] = [];
+  private noLeaderQueue: (() => void)[] = [];
+  private readonly idPrefix = randomBytes(6).toString('hex');
+  private nextId = 1;
+  private leaderListeners: ((lead: bigint) => void)[] = [];
+  private readonly log: Logger;
+
+  private constructor(
+    readonly cfg: ServerConfig,
+    log: Logger,
+    private readonly metrics: Metrics,
+    private readonly onFatal: (e: Error) => void,
+  ) {
+    this.log = log.child('etcdserver');
+    const im = initialMembers(cfg);
+    this.members = im.members;
+    this.memberId = im.selfId;
+    this.clusterId = im.clusterId;
+    this.requestTimeoutMs = 5000 + 2 * cfg.electionTimeoutMs;
+  }
+
+  /**
+   * Open or create the WAL, rebuild state, start the peer transport and the ticker.
+   * Throws StartupError when the data dir holds another member's/cluster's WAL, or when
+   * initial-cluster-state=existing and there is no WAL; rejects when a peer port cannot be bound.
+   */
+  static async start(cfg: ServerConfig, log: Logger, metrics: Metrics, onFatal: (e: Error) => void): Promise<QuorumNode> {
+    const n = new QuorumNode(cfg, log, metrics, onFatal);
+    await n.open();
+    return n;
+  }
+
+  private async open(): Promise<void> {
+    const walDir = join(this.cfg.dataDir, 'member', 'wal');
+    const voters = this.members.map((m) => m.id);
+    this.storage = new MemoryStorage(voters);
+    const onFsync = (s: number) => this.metrics.walFsync.observe(s);
+    let applied = 0;
+    if (Wal.exists(walDir)) {
+      const r = await Wal.open(walDir, { onFsync });
+      if (r.meta.memberId !== this.memberId || r.meta.clusterId !== this.clusterId) {
+        await r.wal.close();
+        throw new StartupError(
+          `data-dir ${this.cfg.dataDir} holds the WAL of member ${r.meta.memberId.toString(16)} in cluster ${r.meta.clusterId.toString(16)}, ` +
+            `but --name/--initial-cluster/--initial-cluster-token make this member ${this.memberId.toString(16)} in cluster ${this.clusterId.toString(16)} ` +
+            `(fix: correct the flags, or move the data dir away if it is left over from another cluster)`,
+        );
+      }
+      this.wal = r.wal;
+      if (r.snapshot && r.snapshot.index > 0) {
+        this.log.warn('WAL has a snapshot marker; state before it cannot be rebuilt yet', { index: r.snapshot.index });
+        this.storage.applySnapshot({ meta: r.snapshot, data: new Uint8Array(0) });
+        applied = r.snapshot.index;
+      }
+      this.storage.setHardState(r.hardState);
+      this.storage.append(r.entries);
+      for (const e of r.entries) {
+        if (e.index <= applied || e.index > r.hardState.commit) continue;
+        this.applyEntry(e);
+        applied = e.index;
+      }
+      this.term = r.hardState.term;
+      this.log.info('restarted member from WAL', {
+        'local-member-id': this.memberId, 'cluster-id': this.clusterId, term: r.hardState.term, commit: r.hardState.commit,
+        'entries': r.entries.length, revision: this.mvcc.rev(),
+      });
+    } else {
+      if (this.cfg.initialClusterState === 'existing') {
+        throw new StartupError(
+          `--initial-cluster-state=existing but data-dir ${this.cfg.dataDir} has no WAL: joining an existing cluster ` +
+            `(member add) is not supported yet (fix: start all members with --initial-cluster-state=new for a new cluster)`,
+        );
+      }
+      this.wal = await Wal.create(walDir, { memberId: this.memberId, clusterId: this.clusterId }, { onFsync });
+      this.log.info('starting a new member', { 'local-member-id': this.memberId, 'cluster-id': this.clusterId, 'initial-cluster': this.members.map((m) => m.name) });
+    }
+    this.appliedIndex = applied;
+    this.raft = new RawNode({
+      id: this.memberId,
+      voters,
+      electionTick: Math.max(2, Math.round(this.cfg.electionTimeoutMs / this.cfg.heartbeatIntervalMs)),
+      heartbeatTick: 1,
+      storage: this.storage,
+      applied,
+      preVote: true,
+      checkQuorum: true,
+      seed: randomInt(1, 2 ** 31),
+    });
+    const peers = new Map(this.members.map((m) => [m.id, m.peerUrls]));
+    this.transport = new Transport({
+      selfId: this.memberId,
+      clusterId: this.clusterId,
+      peers,
+      tls: this.cfg.peerTls,
+      log: this.log.child('rafthttp'),
+      handler: {
+        onMessages: (msgs) => this.enqueue(() => { for (const m of msgs) this.stepSafe(m); }),
+        onUnreachable: (id) => this.enqueue(() => this.raft.reportUnreachable(id)),
+        memberInfo: () => ({ name: this.cfg.name, clientUrls: this.cfg.advertiseClientUrls }),
+      },
+      onSent: (peer, ok, seconds) => {
+        if (ok) this.metrics.peerRtt.observe({ To: peer.toString(16) }, seconds);
+        else this.metrics.peerSentFailures.inc({ To: peer.toString(16) });
+      },
+    });
+    await this.transport.listen(this.cfg.listenPeerUrls);
+    this.ticker = setInterval(() => this.enqueue(() => this.raft.tick()), this.cfg.heartbeatIntervalMs);
+    this.onLeader(() => this.publish());
+  }
+
+  private stepSafe(m: Message): void {
+    try {
+      this.raft.step(m);
+    } catch (e) {
+      this.log.debug('dropped a peer message', { error: (e as Error).message, type: m.type, from: m.from });
+    }
+  }
+
+  /** Queue an input for RawNode and make sure the loop runs. */
+  private enqueue(fn: () => void): void {
+    if (this.stopped) return;
+    this.inbox.push(fn);
+    if (!this.looping) {
+      this.looping = true;
+      setImmediate(() => void this.loop());
+    }
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      for (;;) {
+        if (this.stopped) return;
+        const inputs = this.inbox;
+        this.inbox = [];
+        for (const fn of inputs) fn();
+        if (!this.raft.hasReady()) {
+          if (this.inbox.length === 0) return;
+          continue;
+        }
+        const rd = this.raft.ready();
+        await this.handleReady(rd);
+        if (this.stopped) return;
+        this.raft.advance(rd);
+      }
+    } catch (e) {
+      this.log.error('node loop failed', { error: (e as Error).stack ?? String(e) });
+      this.onFatal(e as Error);
+    } finally {
+      this.looping = false;
+    }
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    if (rd.softState) this.onSoftState(rd.softState.leader, rd.softState.role);
+    if (rd.hardState) this.term = rd.hardState.term;
+    const isLeader = this.role === Role.Leader;
+    if (isLeader) this.transport.send(rd.messages);
+    if (rd.hardState || rd.entries.length > 0) await this.wal.save(rd.hardState, rd.entries);
+    if (rd.snapshot) this.storage.applySnapshot(rd.snapshot);
+    if (rd.hardState) this.storage.setHardState(rd.hardState);
+    this.storage.append(rd.entries);
+    if (!isLeader) this.transport.send(rd.messages);
+    if (rd.committedEntries.length > 0) {
+      this.metrics.proposalsCommitted.set(rd.committedEntries[rd.committedEntries.length - 1].index);
+      for (const e of rd.committedEntries) {
+        this.applyEntry(e);
+        this.appliedIndex = e.index;
+      }
+      this.metrics.proposalsApplied.set(this.appliedIndex);
+      this.metrics.dbTotalSize.set(this.mvcc.sizeBytes());
+      this.metrics.dbSizeInUse.set(this.mvcc.sizeBytes());
+    }
+    for (const rs of rd.readStates) {
+      const key = Buffer.from(rs.requestCtx).toString('hex');
+      const w = this.reads.get(key);
+      if (!w) continue;
+      w.index = rs.index;
+      this.pendingReads.push(w);
+    }
+    this.serveReads();
+  }
+
+  private serveReads(): void {
+    if (this.pendingReads.length === 0) return;
+    const still: ReadWaiter[] = [];
+    for (const w of this.pendingReads) {
+      if ((w.index ?? Infinity) <= this.appliedIndex) {
+        clearTimeout(w.timer);
+        w.resolve();
+      } else still.push(w);
+    }
+    this.pendingReads = still;
+  }
+
+  private onSoftState(lead: bigint, role: Role): void {
+    const changed = lead !== this.lead;
+    this.role = role;
+    if (changed) {
+      if (lead !== NONE) this.metrics.leaderChanges.inc();
+      this.lead = lead;
+      this.log.info(lead === NONE ? 'lost leader' : 'elected leader', { 'local-member-id': this.memberId, leader: lead, term: this.raft.status().term });
+      if (lead !== NONE) {
+        const queued = this.noLeaderQueue;
+        this.noLeaderQueue = [];
+        for (const fn of queued) this.enqueue(fn);
+        for (const l of this.leaderListeners.splice(0)) l(lead);
+      }
+    }
+    this.metrics.hasLeader.set(lead !== NONE ? 1 : 0);
+    this.metrics.isLeader.set(role === Role.Leader ? 1 : 0);
+  }
+
+  private applyEntry(e: Entry): void {
+    if (e.type !== EntryType.Normal || e.data.length === 0) return;
+    let req;
+    try {
+      req = decodeRequest(e.data);
+    } catch (err) {
+      this.log.error('cannot decode a committed entry; skipping it', { index: e.index, error: (err as Error).message });
+      return;
+    }
+    const b = req.body;
+    let result: ApplyResult;
+    if (b.op === 'put') {
+      const r = this.mvcc.put(b.key, b.value, b.lease);
+      result = { op: 'put', rev: r.rev, prev: r.prev };
+    } else if (b.op === 'delete') {
+      const r = this.mvcc.deleteRange(b.key, b.rangeEnd.length > 0 ? b.rangeEnd : undefined);
+      result = { op: 'delete', rev: r.rev, deleted: r.deleted, prevKvs: r.prevKvs };
+    } else {
+      const m = this.members.find((x) => x.id === b.memberId);
+      if (m) m.clientUrls = [...b.clientUrls];
+      result = { op: 'publish', rev: this.mvcc.rev() };
+    }
+    const w = this.waiters.get(req.id);
+    if (w) {
+      this.waiters.delete(req.id);
+      clearTimeout(w.timer);
+      this.metrics.proposalsPending.dec();
+      w.resolve(result);
+    }
+  }
+
+  /**
+   * Propose a write and wait until it is applied here. Waits for a leader when there is none.
+   * Rejects with EtcdError "etcdserver: request timed out" after requestTimeoutMs, "server stopped" on stop.
+   */
+  propose(body: RequestBody): Promise<ApplyResult> {
+    if (this.stopped) return Promise.reject(errors.stopped());
+    const id = `${this.idPrefix}-${this.nextId++}`;
+    const data = encodeRequest({ id, body });
+    return new Promise<ApplyResult>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (this.waiters.delete(id)) {
+          this.metrics.proposalsPending.dec();
+          this.metrics.proposalsFailed.inc();
+          reject(this.lead === NONE ? errors.timeoutLeaderFail() : errors.timeout());
+        }
+      }, this.requestTimeoutMs);
+      this.waiters.set(id, { resolve, reject, timer });
+      this.metrics.proposalsPending.inc();
+      const attempt = () => {
+        if (!this.waiters.has(id)) return;
+        if (this.lead === NONE) {
+          this.noLeaderQueue.push(attempt);
+          return;
+        }
+        try {
+          this.raft.propose(data);
+        } catch (e) {
+          if (e instanceof ProposalDroppedError) {
+            this.noLeaderQueue.push(attempt);
+            return;
+          }
+          this.waiters.delete(id);
+          clearTimeout(timer);
+          this.metrics.proposalsPending.dec();
+          this.metrics.proposalsFailed.inc();
+          reject(e as Error);
+        }
+      };
+      this.enqueue(attempt);
+    });
+  }
+
+  /**
+   * Linearizable read barrier (read index, Raft thesis §6.4): resolves once this member has applied everything
+   * committed when the read was issued. Rejects with "etcdserver: request timed out" after requestTimeoutMs.
+   */
+  readBarrier(): Promise<void> {
+    if (this.stopped) return Promise.reject(errors.stopped());
+    const ctx = Buffer.alloc(16);
+    ctx.write(this.idPrefix.padEnd(12, '0').slice(0, 12), 0, 'hex');
+    ctx.writeUInt32BE(this.nextId++ >>> 0, 6);
+    ctx.writeUInt32BE(randomInt(0, 2 ** 32 - 1), 10);
+    const key = ctx.toString('hex');
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.reads.delete(key);
+        this.pendingReads = this.pendingReads.filter((w) => w !== waiter);
+        reject(this.lead === NONE ? errors.timeoutLeaderFail() : errors.timeout());
+      }, this.requestTimeoutMs);
+      const waiter: ReadWaiter = {
+        resolve: () => {
+          this.reads.delete(key);
+          resolve();
+        },
+        reject,
+        timer,
+      };
+      this.reads.set(key, waiter);
+      let retry: NodeJS.Timeout | undefined;
+      const attempt = () => {
+        if (!this.reads.has(key) || waiter.index !== undefined) return;
+        if (this.lead === NONE) {
+          this.noLeaderQueue.push(attempt);
+          return;
+        }
+        try {
+          this.raft.readIndex(new Uint8Array(ctx));
+        } catch (e) {
+          if (!(e instanceof ProposalDroppedError)) throw e;
+          this.noLeaderQueue.push(attempt);
+          return;
+        }
+        // a read index request can be lost on a leader change: ask again if unanswered
+        if (retry) clearTimeout(retry);
+        retry = setTimeout(() => this.enqueue(attempt), Math.max(500, 2 * this.cfg.electionTimeoutMs));
+        retry.unref();
+      };
+      this.enqueue(attempt);
+    });
+  }
+
+  private publish(): void {
+    const self = this.members.find((m) => m.id === this.memberId)!;
+    this.propose({ op: 'publish', memberId: this.memberId, name: this.cfg.name, clientUrls: self.clientUrls }).then(
+      () => this.log.info('published local member to cluster through raft', { 'local-member-id': this.memberId, 'client-urls': self.clientUrls }),
+      (e: Error) => {
+        if (this.stopped) return;
+        this.log.warn('failed to publish local member; retrying', { error: e.message });
+        setTimeout(() => this.publish(), 500).unref();
+      },
+    );
+  }
+
+  /** Call `fn` once, the next time (or now, if already) a leader is known. */
+  onLeader(fn: (lead: bigint) => void): void {
+    if (this.lead !== NONE) fn(this.lead);
+    else this.leaderListeners.push(fn);
+  }
+
+  /** Current leader ID (0n when none), term, applied index, raft index (last log index) and role. */
+  info(): { leader: bigint; term: number; applied: number; raftIndex: number; isLeader: boolean } {
+    const s = this.raft.status();
+    return { leader: this.lead, term: s.term, applied: this.appliedIndex, raftIndex: s.commit, isLeader: this.role === Role.Leader };
+  }
+
+  /** The current raft term (for response headers). */
+  raftTerm(): number {
+    return this.raft.status().term;
+  }
+
+  /** Stop ticking, fail waiters with "server stopped", close the transport and the WAL. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.ticker) clearInterval(this.ticker);
+    for (const w of this.waiters.values()) {
+      clearTimeout(w.timer);
+      w.reject(errors.stopped());
+    }
+    this.waiters.clear();
+    for (const w of this.reads.values()) {
+      clearTimeout(w.timer);
+      w.reject(errors.stopped());
+    }
+    this.reads.clear();
+    await this.transport.close();
+    // wait for an in-progress Ready to finish its WAL write before closing
+    for (let i = 0; i < 200 && this.looping; i++) await new Promise((r) => setTimeout(r, 5));
+    await this.wal.close();
+  }
+}
+
+export { EtcdError };

@@ -1,0 +1,55 @@
+/**
+ * How client requests travel inside Raft entries: versioned JSON (`{"v":1,...}`), bytes as base64,
+ * uint64/int64 IDs as decimal strings. Each request carries an id (unique per proposing process) so the
+ * proposer can be woken with the result when the entry is applied.
+ */
+
+/** Put a key (etcd PutRequest). */
+export interface PutOp { op: 'put'; key: Uint8Array; value: Uint8Array; lease: bigint; prevKv: boolean }
+/** Delete a key or range (etcd DeleteRangeRequest). rangeEnd empty = single key. */
+export interface DeleteOp { op: 'delete'; key: Uint8Array; rangeEnd: Uint8Array; prevKv: boolean }
+/** A member publishes its name and client URLs (as etcd's publish), so every member can list them. */
+export interface PublishOp { op: 'publish'; memberId: bigint; name: string; clientUrls: string[] }
+
+export type RequestBody = PutOp | DeleteOp | PublishOp;
+export interface Request { id: string; body: RequestBody }
+
+export const REQUEST_VERSION = 1;
+
+const b64 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
+const unb64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
+
+/** Encode a request as entry data. */
+export function encodeRequest(req: Request): Uint8Array {
+  const b = req.body;
+  let o: Record<string, unknown>;
+  switch (b.op) {
+    case 'put':
+      o = { op: 'put', key: b64(b.key), value: b64(b.value), lease: b.lease.toString(), prevKv: b.prevKv };
+      break;
+    case 'delete':
+      o = { op: 'delete', key: b64(b.key), rangeEnd: b64(b.rangeEnd), prevKv: b.prevKv };
+      break;
+    case 'publish':
+      o = { op: 'publish', memberId: b.memberId.toString(), name: b.name, clientUrls: b.clientUrls };
+      break;
+  }
+  return new Uint8Array(Buffer.from(JSON.stringify({ v: REQUEST_VERSION, id: req.id, ...o }), 'utf8'));
+}
+
+/** Decode entry data written by encodeRequest. Throws Error on an unknown version or op. */
+export function decodeRequest(data: Uint8Array): Request {
+  const o = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8')) as Record<string, any>;
+  if (o.v !== REQUEST_VERSION) throw new Error(`request: unsupported encoding version ${o.v}`);
+  const id = String(o.id);
+  switch (o.op) {
+    case 'put':
+      return { id, body: { op: 'put', key: unb64(o.key), value: unb64(o.value), lease: BigInt(o.lease), prevKv: !!o.prevKv } };
+    case 'delete':
+      return { id, body: { op: 'delete', key: unb64(o.key), rangeEnd: unb64(o.rangeEnd), prevKv: !!o.prevKv } };
+    case 'publish':
+      return { id, body: { op: 'publish', memberId: BigInt(o.memberId), name: String(o.name), clientUrls: (o.clientUrls as unknown[]).map(String) } };
+    default:
+      throw new Error(`request: unknown op ${JSON.stringify(o.op)}`);
+  }
+}
