@@ -31,6 +31,7 @@ export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv
       clearTimeout(timer);
       resolve({ code: timedOut ? 124 : (code ?? 1), stdout, stderr });
     });
+    child.stdin.on('error', () => undefined); // a child that exits without reading its input
     child.stdin.end(opts.input ?? '');
   });
 }

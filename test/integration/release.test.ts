@@ -30,8 +30,11 @@ test('release artifact is self-contained and its checksum verifies', { timeout: 
     const unpacked = join(out, 'x');
     assert.equal((await run('mkdir', ['-p', unpacked])).code, 0);
     assert.equal((await run('tar', ['-xzf', tarball, '-C', unpacked])).code, 0);
-    // An environment with no node on PATH: the wrapper must use the runtime it carries.
-    const env = { PATH: '/nonexistent', HOME: out };
+    // An environment with no node on PATH (only the coreutils the wrapper uses): it must use the runtime it carries.
+    const coreutils = join(out, 'coreutils');
+    assert.equal((await run('mkdir', ['-p', coreutils])).code, 0);
+    for (const tool of ['readlink', 'dirname']) assert.equal((await run('ln', ['-s', `/usr/bin/${tool}`, join(coreutils, tool)])).code, 0);
+    const env = { PATH: coreutils, HOME: out };
     const qd = await run('/bin/sh', [join(unpacked, name, 'bin', 'quorumd'), '--version'], { env });
     assert.equal(qd.code, 0, qd.stderr);
     assert.match(qd.stdout, new RegExp(`quorumd Version: ${version.replace(/\./g, '\\.')}`));

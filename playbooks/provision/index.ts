@@ -1,0 +1,118 @@
+/**
+ * The provision playbook: from bare hosts to a healthy, TLS-secured cluster, idempotently.
+ * Order: plan (facts in one round trip per host, in parallel) -> per-host tasks (plan.ts) with the
+ * daemon-reload handler -> start stopped members together -> health gate -> rolling restart of
+ * running members whose config/unit/certs/release changed -> initial-cluster-state existing ->
+ * status table and recap. `dryRun` stops after the plan and prints it (nothing is written anywhere).
+ */
+import type { Connector } from '../../toolkit/connectors/types.js';
+import { sshConnectorFor } from '../../toolkit/connectors/inventory.js';
+import {
+  type HostPlan, type RendererName, Recap, StepError, applyPlans, defaultRenderer, formatPlan,
+} from '../../toolkit/engine/index.js';
+import type { HostSpec, Inventory } from '../../toolkit/inventory/types.js';
+import { run } from '../../toolkit/operations/index.js';
+import { type HealthOptions, closeAll, diagnose, markExisting, rollingRestart, startTogether, waitHealthy } from './cluster.js';
+import { HANDLER_DAEMON_RELOAD, HANDLER_RESTART } from './defaults.js';
+import { type MemberFacts, type ProvisionInputs, clusterStateOf, operatorAddresses, planMember, readMember } from './plan.js';
+import { ensureClusterPki, readClusterPki } from './pki.js';
+import { findRelease } from './release.js';
+import { formatStatusTable } from './status.js';
+
+/** Options of `provision`. */
+export interface ProvisionOptions {
+  /** Plan only: print what would change per host; write nothing (not even the CA). */
+  dryRun?: boolean;
+  renderer?: RendererName;
+  /** Where report text goes (default stdout). */
+  out?: (text: string) => void;
+  /** Connector per host (default: SSH from the inventory). */
+  connectorFor?: (h: HostSpec) => Connector;
+  /** Health gate tuning (tests). */
+  health?: HealthOptions;
+}
+
+/** Outcome of `provision`. Failures are in `errors` (one per failed host or phase). */
+export interface ProvisionResult {
+  recap: Recap;
+  plans: HostPlan[];
+  errors: StepError[];
+  /** The status table printed at the end (absent in dry runs or when the run failed before it). */
+  table?: string;
+}
+
+/**
+ * Provisions every host of `inv`. Throws Error (one line with a fix) for operator-side problems found
+ * before any host is touched: missing release tarball, PKI errors. Host problems come back in `errors`.
+ */
+export async function provision(inv: Inventory, opts: ProvisionOptions = {}): Promise<ProvisionResult> {
+  const out = opts.out ?? ((t: string) => { process.stdout.write(t); });
+  const renderer = opts.renderer ?? defaultRenderer();
+  const release = findRelease(inv);
+  const pki = opts.dryRun ? await readClusterPki(inv) : await ensureClusterPki(inv);
+  const inputs: ProvisionInputs = { inv, release, pki };
+  const connectors = inv.hosts.map((h) => (opts.connectorFor ?? sshConnectorFor)(h));
+  const recap = new Recap(inv.hosts.map((h) => h.name));
+  try {
+    // Plan: read every member, then decide cluster-wide state, then each member's steps.
+    const read = await Promise.allSettled(inv.hosts.map((h, i) => readMember(inputs, h, connectors[i]!)));
+    const members = read.filter((r): r is PromiseFulfilledResult<MemberFacts> => r.status === 'fulfilled').map((r) => r.value);
+    const state = clusterStateOf(members);
+    const ops = operatorAddresses(members);
+    const plans: HostPlan[] = inv.hosts.map((h, i) => {
+      const r = read[i]!;
+      if (r.status === 'rejected') return { host: h.name, connector: connectors[i]!, steps: [], error: StepError.from(h.name, 'preflight', r.reason) };
+      try {
+        return { host: h.name, connector: connectors[i]!, steps: planMember(inputs, r.value, state, ops) };
+      } catch (e) {
+        return { host: h.name, connector: connectors[i]!, steps: [], error: StepError.from(h.name, 'plan', e) };
+      }
+    });
+
+    if (opts.dryRun) {
+      out(`Plan for cluster ${inv.cluster.name} (initial-cluster-state ${state}; release ${release.version}); dry run, nothing changed:\n`);
+      out(formatPlan(plans));
+      return { recap, plans, errors: plans.flatMap((p) => (p.error ? [p.error] : [])) };
+    }
+
+    const applied = await applyPlans(plans, {
+      recap, renderer,
+      handlers: { [HANDLER_DAEMON_RELOAD]: () => [run('systemctl daemon-reload')] },
+    });
+    if (applied.errors.length) {
+      out(recap.format());
+      return { recap, plans, errors: applied.errors };
+    }
+
+    const memberStates = members.map((m) => m.state);
+    const toStart = memberStates.filter((m) => !m.wasActive);
+    const toRestart = memberStates.filter((m) => m.wasActive && applied.deferred.get(m.host.name)?.has(HANDLER_RESTART));
+    const log = (line: string) => { if (renderer !== 'silent') out(`${line}\n`); };
+    const health = { log, ...opts.health };
+    try {
+      if (toStart.length) {
+        log(`starting ${toStart.map((m) => m.host.name).join(', ')} together`);
+        await startTogether(toStart, recap);
+      }
+      await waitHealthy(inv, toStart.length ? 'bootstrap' : 'verify', health);
+      if (toRestart.length) await rollingRestart(inv, toRestart, recap, health);
+      await markExisting(inv, memberStates, ops, recap);
+      const results = await waitHealthy(inv, 'final', health);
+      const table = formatStatusTable(results);
+      out(table);
+      out(recap.format());
+      return { recap, plans, errors: [], table };
+    } catch (e) {
+      const err = StepError.from('cluster', 'start', e);
+      if (/^health gate/.test(err.step)) out(`diagnosis:\n${(await diagnose(memberStates)).map((l) => `  ${l}\n`).join('')}`);
+      out(recap.format());
+      return { recap, plans, errors: [err] };
+    }
+  } finally {
+    await closeAll(connectors);
+  }
+}
+
+export { formatStatusTable } from './status.js';
+export { clientTlsPaths } from './pki.js';
+export { clientEndpoints, statusAll } from './store.js';

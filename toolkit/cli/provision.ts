@@ -1,0 +1,22 @@
+/** `quorum provision -i FILE [--dry-run]`: bring the inventory's hosts to a healthy cluster. */
+import type { Command } from 'commander';
+import { loadInventory } from '../inventory/index.js';
+import { EXIT_FAILURE, ReportedFailure } from './errors.js';
+
+/** Registers the command on `program`. */
+export function registerProvision(program: Command): void {
+  program
+    .command('provision')
+    .description('provision (or converge) the cluster described by the inventory; idempotent')
+    .requiredOption('-i, --inventory <file>', 'inventory YAML file')
+    .option('--dry-run', 'print what would change on each host and change nothing')
+    .action(async (o: { inventory: string; dryRun?: boolean }) => {
+      const inv = loadInventory(o.inventory);
+      const { provision } = await import('../../playbooks/provision/index.js');
+      const r = await provision(inv, { dryRun: !!o.dryRun });
+      if (r.errors.length) {
+        for (const e of r.errors) process.stderr.write(`quorum: ${e.message}\n`);
+        throw new ReportedFailure(EXIT_FAILURE);
+      }
+    });
+}

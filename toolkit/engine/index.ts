@@ -1,0 +1,3 @@
+export * from './errors.js';
+export * from './recap.js';
+export * from './engine.js';

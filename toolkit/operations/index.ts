@@ -1,0 +1,6 @@
+export * from './types.js';
+export * from './files.js';
+export * from './system.js';
+export * from './release.js';
+export * from './systemd.js';
+export * from './firewall.js';
