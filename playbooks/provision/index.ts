@@ -7,6 +7,8 @@
  */
 import type { Connector } from '../../toolkit/connectors/types.js';
 import { sshConnectorFor } from '../../toolkit/connectors/inventory.js';
+import { OfflineConnector } from '../../toolkit/connectors/offline.js';
+import { type FactRequest, type FactSet, freshHostFacts, gatherFacts } from '../../toolkit/facts/index.js';
 import {
   type HostPlan, type RendererName, Recap, StepError, applyPlans, defaultRenderer, formatPlan,
 } from '../../toolkit/engine/index.js';
@@ -16,13 +18,18 @@ import { type HealthOptions, closeAll, diagnose, markExisting, rollingRestart, s
 import { HANDLER_DAEMON_RELOAD, HANDLER_RESTART } from './defaults.js';
 import { type MemberFacts, type ProvisionInputs, clusterStateOf, operatorAddresses, planMember, readMember } from './plan.js';
 import { ensureClusterPki, readClusterPki } from './pki.js';
-import { findRelease } from './release.js';
+import { findRelease, findReleaseForPlan } from './release.js';
 import { formatStatusTable } from './status.js';
 
 /** Options of `provision`. */
 export interface ProvisionOptions {
   /** Plan only: print what would change per host; write nothing (not even the CA). */
   dryRun?: boolean;
+  /**
+   * With dryRun: contact no host at all and plan as if every host were fresh (facts from
+   * toolkit/facts/assumed.ts). For inventories whose hosts are not reachable from here.
+   */
+  offline?: boolean;
   renderer?: RendererName;
   /** Where report text goes (default stdout). */
   out?: (text: string) => void;
@@ -48,14 +55,19 @@ export interface ProvisionResult {
 export async function provision(inv: Inventory, opts: ProvisionOptions = {}): Promise<ProvisionResult> {
   const out = opts.out ?? ((t: string) => { process.stdout.write(t); });
   const renderer = opts.renderer ?? defaultRenderer();
-  const release = findRelease(inv);
+  const release = opts.dryRun ? findReleaseForPlan(inv) : findRelease(inv);
   const pki = opts.dryRun ? await readClusterPki(inv) : await ensureClusterPki(inv);
   const inputs: ProvisionInputs = { inv, release, pki };
-  const connectors = inv.hosts.map((h) => (opts.connectorFor ?? sshConnectorFor)(h));
+  if (opts.offline && !opts.dryRun) throw new Error('--offline only plans: use it together with --dry-run');
+  const connectorFor = opts.offline ? (h: HostSpec) => new OfflineConnector(`${h.name} (${h.address})`) : (opts.connectorFor ?? sshConnectorFor);
+  const gather = opts.offline
+    ? async (_c: Connector, reqs: FactRequest[]) => freshHostFacts(reqs, 'debian')
+    : gatherFacts;
+  const connectors = inv.hosts.map((h) => connectorFor(h));
   const recap = new Recap(inv.hosts.map((h) => h.name));
   try {
     // Plan: read every member, then decide cluster-wide state, then each member's steps.
-    const read = await Promise.allSettled(inv.hosts.map((h, i) => readMember(inputs, h, connectors[i]!)));
+    const read = await Promise.allSettled(inv.hosts.map((h, i) => readMember(inputs, h, connectors[i]!, gather)));
     const members = read.filter((r): r is PromiseFulfilledResult<MemberFacts> => r.status === 'fulfilled').map((r) => r.value);
     const state = clusterStateOf(members);
     const ops = operatorAddresses(members);
@@ -70,8 +82,10 @@ export async function provision(inv: Inventory, opts: ProvisionOptions = {}): Pr
     });
 
     if (opts.dryRun) {
-      out(`Plan for cluster ${inv.cluster.name} (initial-cluster-state ${state}; release ${release.version}); dry run, nothing changed:\n`);
+      const assumed = opts.offline ? ' assuming fresh hosts (offline: no host was contacted)' : '';
+      out(`Plan for cluster ${inv.cluster.name} (initial-cluster-state ${state}; release ${release.version})${assumed}; dry run, nothing changed:\n`);
       out(formatPlan(plans));
+      out(clusterPhasePlan(inv, members, state));
       return { recap, plans, errors: plans.flatMap((p) => (p.error ? [p.error] : [])) };
     }
 
@@ -111,6 +125,17 @@ export async function provision(inv: Inventory, opts: ProvisionOptions = {}): Pr
   } finally {
     await closeAll(connectors);
   }
+}
+
+/** The cluster-wide steps that follow the per-host tasks, as the dry run prints them. */
+function clusterPhasePlan(inv: Inventory, members: MemberFacts[], state: 'new' | 'existing'): string {
+  const stopped = members.filter((m) => !m.state.wasActive).map((m) => m.host.name);
+  const lines = ['cluster:'];
+  if (stopped.length) lines.push(`  start ${stopped.join(', ')} together (initial-cluster-state ${state})`);
+  lines.push('  restart, one at a time behind the health gate, any running member whose config, unit, certificates or release change');
+  lines.push(`  health gate: every member of ${inv.hosts.map((h) => h.name).join(', ')} healthy over mTLS, exactly one leader`);
+  lines.push('  write initial-cluster-state: existing to every member\'s config (no restart)');
+  return `${lines.join('\n')}\n`;
 }
 
 export { formatStatusTable } from './status.js';

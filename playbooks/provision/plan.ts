@@ -73,12 +73,13 @@ function factRequests(inv: Inventory, release: LocalRelease): FactRequest[] {
  * Throws StepError (step `preflight`) when the host is unreachable, not a systemd Linux host, lacks a
  * required command, or has a store port taken by another program.
  */
-export async function readMember(inputs: ProvisionInputs, host: HostSpec, connector: Connector): Promise<MemberFacts> {
+export async function readMember(inputs: ProvisionInputs, host: HostSpec, connector: Connector,
+  gather: (conn: Connector, reqs: FactRequest[]) => Promise<FactSet> = gatherFacts): Promise<MemberFacts> {
   const { inv, release } = inputs;
   let facts: FactSet;
   try {
     await connector.connect();
-    facts = await gatherFacts(connector, factRequests(inv, release));
+    facts = await gather(connector, factRequests(inv, release));
   } catch (e) {
     throw StepError.from(host.name, 'preflight', e, 'check that the host is up and reachable over SSH with the inventory key');
   }

@@ -48,3 +48,17 @@ export function findRelease(inv: Inventory): LocalRelease {
   if (!m) throw new Error(`release tarball name ${basename(tarball)} is not quorum-<version>-linux-x64.tar.gz (fix: ${fix})`);
   return { tarball, sha256, version: m[1]! };
 }
+
+/**
+ * For plans only (`--dry-run`): the release if it is built, else a placeholder naming the tarball that
+ * `npm run release` would make, so an operator can read the plan before building anything.
+ */
+export function findReleaseForPlan(inv: Inventory): LocalRelease {
+  try {
+    return findRelease(inv);
+  } catch {
+    const version = process.env.QUORUM_VERSION ?? projectVersion();
+    const tarball = inv.cluster.release ? resolve(inv.cluster.release) : join(projectRoot(), 'release', `quorum-${version}-linux-x64.tar.gz`);
+    return { tarball, sha256: '(not built yet: npm run release)', version };
+  }
+}

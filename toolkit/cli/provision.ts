@@ -10,10 +10,11 @@ export function registerProvision(program: Command): void {
     .description('provision (or converge) the cluster described by the inventory; idempotent')
     .requiredOption('-i, --inventory <file>', 'inventory YAML file')
     .option('--dry-run', 'print what would change on each host and change nothing')
-    .action(async (o: { inventory: string; dryRun?: boolean }) => {
+    .option('--offline', 'with --dry-run: contact no host; plan as if every host were fresh')
+    .action(async (o: { inventory: string; dryRun?: boolean; offline?: boolean }) => {
       const inv = loadInventory(o.inventory);
       const { provision } = await import('../../playbooks/provision/index.js');
-      const r = await provision(inv, { dryRun: !!o.dryRun });
+      const r = await provision(inv, { dryRun: !!o.dryRun, offline: !!o.offline });
       if (r.errors.length) {
         for (const e of r.errors) process.stderr.write(`quorum: ${e.message}\n`);
         throw new ReportedFailure(EXIT_FAILURE);

@@ -3,6 +3,7 @@ export * from './system.js';
 export * from './files.js';
 export * from './services.js';
 export * from './release.js';
+export * from './assumed.js';
 import type { Fact } from './types.js';
 import { hostnameFact, listeningPortsFact, osFact, sshClientFact, userFact } from './system.js';
 import { directoryFact, fileContentFact, fileFact } from './files.js';

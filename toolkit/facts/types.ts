@@ -44,6 +44,11 @@ export interface RawFact { stdout: string; code: number }
 export class FactSet {
   constructor(private readonly raw: Map<string, RawFact>) {}
 
+  /** A FactSet whose raw outputs come from `answer` instead of a host (offline plans, tests). */
+  static fromRequests(reqs: FactRequest[], answer: (r: FactRequest) => RawFact): FactSet {
+    return new FactSet(new Map(reqs.map((r) => [keyOf(r), answer(r)])));
+  }
+
   /** The parsed fact; throws if it was not gathered (a planner bug). */
   get<A, T>(fact: Fact<A, T>, args: A): T {
     const r = this.raw.get(keyOf({ fact, args }));
