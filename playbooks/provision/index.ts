@@ -6,8 +6,6 @@
  * status table and recap. `dryRun` stops after the plan and prints it (nothing is written anywhere).
  */
 import type { Connector } from '../../toolkit/connectors/types.js';
-import { sshConnectorFor } from '../../toolkit/connectors/inventory.js';
-import { OfflineConnector } from '../../toolkit/connectors/offline.js';
 import { type FactRequest, type FactSet, freshHostFacts, gatherFacts } from '../../toolkit/facts/index.js';
 import {
   type HostPlan, type RendererName, Recap, StepError, applyPlans, defaultRenderer, formatPlan,
@@ -33,8 +31,11 @@ export interface ProvisionOptions {
   renderer?: RendererName;
   /** Where report text goes (default stdout). */
   out?: (text: string) => void;
-  /** Connector per host (default: SSH from the inventory). */
-  connectorFor?: (h: HostSpec) => Connector;
+  /**
+   * Connector per host, chosen by the caller (the CLI passes SSH from the inventory; tests pass local
+   * ones; offline plans pass one that refuses all I/O): the playbook itself knows nothing about SSH.
+   */
+  connectorFor: (h: HostSpec) => Connector;
   /** Health gate tuning (tests). */
   health?: HealthOptions;
 }
@@ -52,18 +53,17 @@ export interface ProvisionResult {
  * Provisions every host of `inv`. Throws Error (one line with a fix) for operator-side problems found
  * before any host is touched: missing release tarball, PKI errors. Host problems come back in `errors`.
  */
-export async function provision(inv: Inventory, opts: ProvisionOptions = {}): Promise<ProvisionResult> {
+export async function provision(inv: Inventory, opts: ProvisionOptions): Promise<ProvisionResult> {
   const out = opts.out ?? ((t: string) => { process.stdout.write(t); });
   const renderer = opts.renderer ?? defaultRenderer();
   const release = opts.dryRun ? findReleaseForPlan(inv) : findRelease(inv);
   const pki = opts.dryRun ? await readClusterPki(inv) : await ensureClusterPki(inv);
   const inputs: ProvisionInputs = { inv, release, pki };
   if (opts.offline && !opts.dryRun) throw new Error('--offline only plans: use it together with --dry-run');
-  const connectorFor = opts.offline ? (h: HostSpec) => new OfflineConnector(`${h.name} (${h.address})`) : (opts.connectorFor ?? sshConnectorFor);
   const gather = opts.offline
     ? async (_c: Connector, reqs: FactRequest[]) => freshHostFacts(reqs, 'debian')
     : gatherFacts;
-  const connectors = inv.hosts.map((h) => connectorFor(h));
+  const connectors = inv.hosts.map((h) => opts.connectorFor(h));
   const recap = new Recap(inv.hosts.map((h) => h.name));
   try {
     // Plan: read every member, then decide cluster-wide state, then each member's steps.

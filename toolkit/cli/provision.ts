@@ -1,6 +1,8 @@
 /** `quorum provision -i FILE [--dry-run]`: bring the inventory's hosts to a healthy cluster. */
 import type { Command } from 'commander';
+import { OfflineConnector, sshConnectorFor } from '../connectors/index.js';
 import { loadInventory } from '../inventory/index.js';
+import type { HostSpec } from '../inventory/types.js';
 import { EXIT_FAILURE, ReportedFailure } from './errors.js';
 
 /** Registers the command on `program`. */
@@ -14,7 +16,9 @@ export function registerProvision(program: Command): void {
     .action(async (o: { inventory: string; dryRun?: boolean; offline?: boolean }) => {
       const inv = loadInventory(o.inventory);
       const { provision } = await import('../../playbooks/provision/index.js');
-      const r = await provision(inv, { dryRun: !!o.dryRun, offline: !!o.offline });
+      // The offline plan gets connectors that refuse all I/O: it provably contacts nobody.
+      const connectorFor = o.offline ? (h: HostSpec) => new OfflineConnector(`${h.name} (${h.address})`) : sshConnectorFor;
+      const r = await provision(inv, { dryRun: !!o.dryRun, offline: !!o.offline, connectorFor });
       if (r.errors.length) {
         for (const e of r.errors) process.stderr.write(`quorum: ${e.message}\n`);
         throw new ReportedFailure(EXIT_FAILURE);
