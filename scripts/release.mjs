@@ -40,7 +40,17 @@ for (const [prog, entry] of Object.entries(programs)) {
     // ssh2's optional native parts are loaded in try/catch; leave them out of the bundle.
     external: ['cpu-features', '*.node'],
     define: { 'process.env.QUORUM_BUNDLED': '"1"' },
-    banner: { js: "import { createRequire as __qcr } from 'node:module'; const require = __qcr(import.meta.url);" },
+    // CommonJS dependencies inside an ESM bundle expect require, __filename and __dirname.
+    banner: {
+      js: [
+        "import { createRequire as __qcr } from 'node:module';",
+        "import { fileURLToPath as __qfu } from 'node:url';",
+        "import { dirname as __qdn } from 'node:path';",
+        'const require = __qcr(import.meta.url);',
+        'const __filename = __qfu(import.meta.url);',
+        'const __dirname = __qdn(__filename);',
+      ].join(' '),
+    },
     logLevel: 'warning',
   });
   writeFileSync(

@@ -8,9 +8,10 @@ import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const tiers = {
-  unit: { dirs: ['dist/test/toolkit', 'dist/test/store', 'dist/test/playbooks'], concurrency: 2 },
-  integration: { dirs: ['dist/test/integration'], concurrency: 1 },
-  e2e: { dirs: ['dist/test/e2e'], concurrency: 1 },
+  // timeoutMs: the default per-test limit, so a hung test fails its tier instead of stalling CI.
+  unit: { dirs: ['dist/test/toolkit', 'dist/test/store', 'dist/test/playbooks'], concurrency: 2, timeoutMs: 300_000 },
+  integration: { dirs: ['dist/test/integration'], concurrency: 1, timeoutMs: 900_000 },
+  e2e: { dirs: ['dist/test/e2e'], concurrency: 1, timeoutMs: 1_800_000 },
 };
 const which = process.argv[2] ?? 'all';
 const filter = process.argv[3];
@@ -45,7 +46,7 @@ for (const tier of order) {
   console.log(`# tier ${tier}: ${files.length} files`);
   for (const f of files) console.log(`#   ${relative(root, f)}`);
   // Node 20's runner runs each file in its own process; --test-concurrency bounds how many at once.
-  const args = ['--test', '--test-reporter=tap', `--test-concurrency=${spec.concurrency}`, ...files];
+  const args = ['--test', '--test-reporter=tap', `--test-concurrency=${spec.concurrency}`, `--test-timeout=${spec.timeoutMs}`, ...files];
   const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'inherit'] });
   process.stdout.write(r.stdout ?? '');
   const num = (re) => Number((r.stdout?.match(re) ?? [])[1] ?? 0);

@@ -16,6 +16,7 @@ import { type HealthOptions, closeAll, diagnose, markExisting, rollingRestart, s
 import { HANDLER_DAEMON_RELOAD, HANDLER_RESTART } from './defaults.js';
 import { type MemberFacts, type ProvisionInputs, clusterStateOf, operatorAddresses, planMember, readMember } from './plan.js';
 import { ensureClusterPki, readClusterPki } from './pki.js';
+import { membershipPhase } from './membership-live.js';
 import { findRelease, findReleaseForPlan } from './release.js';
 import { formatStatusTable } from './status.js';
 
@@ -38,6 +39,10 @@ export interface ProvisionOptions {
   connectorFor: (h: HostSpec) => Connector;
   /** Health gate tuning (tests). */
   health?: HealthOptions;
+  /** Accept a membership change that leaves an even member count (`--allow-even`). */
+  allowEven?: boolean;
+  /** false: skip the day-2 membership phase (membership-live.ts) entirely. */
+  membership?: boolean;
 }
 
 /** Outcome of `provision`. Failures are in `errors` (one per failed host or phase). */
@@ -63,6 +68,14 @@ export async function provision(inv: Inventory, opts: ProvisionOptions): Promise
   const gather = opts.offline
     ? async (_c: Connector, reqs: FactRequest[]) => freshHostFacts(reqs, 'debian')
     : gatherFacts;
+  // Day-2 membership (membership-live.ts): acts only when a cluster answers and its members differ from the inventory.
+  if (!opts.offline && opts.membership !== false) {
+    const mem = await membershipPhase(inputs, {
+      connectorFor: opts.connectorFor, dryRun: !!opts.dryRun, allowEven: !!opts.allowEven, out,
+      log: (l) => { if (renderer !== 'silent') out(`${l}\n`); }, ...(opts.health ? { health: opts.health } : {}),
+    });
+    if (mem.errors.length) return { recap: new Recap(inv.hosts.map((h) => h.name)), plans: [], errors: mem.errors };
+  }
   const connectors = inv.hosts.map((h) => opts.connectorFor(h));
   const recap = new Recap(inv.hosts.map((h) => h.name));
   try {

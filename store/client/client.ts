@@ -6,6 +6,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { etcdPackage, serviceClient } from '../proto/load.js';
+import './quiet-ip-servername.js';
 
 /** PEM file paths of the client's TLS material. */
 export interface TlsFiles { ca: string; cert: string; key: string }
@@ -83,24 +84,47 @@ export class StoreClient {
   constructor(
     readonly endpoint: string,
     tls?: TlsBuffers,
-    opts: { timeoutMs?: number } = {},
+    opts: { timeoutMs?: number; token?: string; insecureSkipVerify?: boolean } = {},
   ) {
     const e = parseEndpoint(endpoint, tls !== undefined);
     this.target = e.target;
-    this.creds = e.secure ? grpc.credentials.createSsl(tls?.ca ?? null, tls?.key ?? null, tls?.cert ?? null) : grpc.credentials.createInsecure();
+    const verify = opts.insecureSkipVerify ? { rejectUnauthorized: false, checkServerIdentity: () => undefined } : undefined;
+    this.creds = e.secure ? grpc.credentials.createSsl(tls?.ca ?? null, tls?.key ?? null, tls?.cert ?? null, verify) : grpc.credentials.createInsecure();
     this.timeoutMs = opts.timeoutMs ?? 5000;
+    this.token = opts.token;
   }
 
-  private call<T>(service: string, method: string, req: unknown): Promise<T> {
+  /** Auth token sent as the "token" metadata on every call (etcd's Authenticate result); settable after construction. */
+  token: string | undefined;
+
+  /** Call metadata (the auth token when set). */
+  metadata(): grpc.Metadata {
+    const md = new grpc.Metadata();
+    if (this.token) md.set('token', this.token);
+    return md;
+  }
+
+  /** The raw grpc-js client of one etcdserverpb service ("KV", "Watch", "Lease", "Auth", ...), for streams. */
+  rawClient(service: string): grpc.Client {
     let c = this.clients.get(service);
     if (!c) {
       const Ctor = serviceClient(etcdPackage(), service);
       c = new Ctor(this.target, this.creds, { 'grpc.max_receive_message_length': 2 ** 31 - 1 });
       this.clients.set(service, c);
     }
+    return c;
+  }
+
+  /** One unary call with the wire (proto-loader) shapes; rejects with StoreError. */
+  unary<T>(service: string, method: string, req: unknown): Promise<T> {
+    return this.call<T>(service, method, req);
+  }
+
+  private call<T>(service: string, method: string, req: unknown): Promise<T> {
+    const c = this.rawClient(service);
     const fn = (c as unknown as Record<string, Function>)[method].bind(c);
     return new Promise<T>((resolve, reject) => {
-      fn(req, { deadline: Date.now() + this.timeoutMs }, (err: grpc.ServiceError | null, res: T) => {
+      fn(dropEmptyBytes(req), this.metadata(), { deadline: Date.now() + this.timeoutMs }, (err: grpc.ServiceError | null, res: T) => {
         if (err) reject(new StoreError(this.endpoint, err.code, err.details || err.message));
         else resolve(res);
       });
@@ -140,8 +164,8 @@ export class StoreClient {
   }
 
   /** KV.Put returning the header and (when prevKv) the previous KeyValue. */
-  async putFull(key: string | Uint8Array, value: string | Uint8Array, opts: { prevKv?: boolean } = {}): Promise<{ header: ResponseHeader; prevKv?: KeyValue }> {
-    const r = await this.call<{ header: WireHeader; prev_kv: WireKv | null }>('KV', 'Put', { key: toBuf(key), value: toBuf(value), prev_kv: !!opts.prevKv });
+  async putFull(key: string | Uint8Array, value: string | Uint8Array, opts: { prevKv?: boolean; lease?: bigint } = {}): Promise<{ header: ResponseHeader; prevKv?: KeyValue }> {
+    const r = await this.call<{ header: WireHeader; prev_kv: WireKv | null }>('KV', 'Put', { key: toBuf(key), value: toBuf(value), prev_kv: !!opts.prevKv, lease: (opts.lease ?? 0n).toString() });
     return { header: headerFromWire(r.header), prevKv: r.prev_kv ? kvFromWire(r.prev_kv) : undefined };
   }
 
@@ -179,6 +203,22 @@ export class StoreClient {
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
   }
+}
+
+/**
+ * A copy of a request without empty byte fields. protobufjs writes a present-but-empty bytes field, and etcd
+ * (Go) reads that as a non-nil empty slice: an empty range_end then means "to the end of the key space"
+ * instead of "this key only". Omitting them gives proto3's absent field.
+ */
+export function dropEmptyBytes<T>(v: T): T {
+  if (Array.isArray(v)) return v.map(dropEmptyBytes) as T;
+  if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return v;
+  const o: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    if (x instanceof Uint8Array && x.length === 0) continue;
+    o[k] = dropEmptyBytes(x);
+  }
+  return o as T;
 }
 
 /** The range_end that selects every key with this prefix (etcd clientv3.GetPrefixRangeEnd). */

@@ -97,3 +97,137 @@ export function renderStatusTable(rows: StatusRow[]): string {
     ]),
   );
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Shared output helpers for command files (etcdctl 3.4 ctlv3/command/printer*.go behaviour).
+// ---------------------------------------------------------------------------------------------------------
+
+/** etcdctl's exit codes (ctlv3/command/error.go). */
+export const ExitCode = { Success: 0, Error: 1, BadConnection: 2, InvalidInput: 3, BadFeature: 4, Interrupted: 5, IO: 6, BadArgs: 128 } as const;
+
+/** The output formats of `-w/--write-out`. */
+export type OutputFormat = 'simple' | 'json' | 'protobuf' | 'fields' | 'table';
+
+/** The error etcdctl raises for a command without a printer for the format: "<format> not supported as output format", exit 4. */
+export class UnsupportedFormatError extends Error {
+  readonly code = ExitCode.BadFeature;
+  constructor(format: string) {
+    super(`${format} not supported as output format`);
+    this.name = 'UnsupportedFormatError';
+  }
+}
+
+/**
+ * Print one response in the selected format: calls the renderer for `format` and writes its text to `out`.
+ * A format without a renderer throws UnsupportedFormatError (exit 4), as etcdctl's printerUnsupported does.
+ * Renderers return the complete text (simple/json/fields/table end with "\n"; protobuf is raw bytes, no newline).
+ */
+export function display(
+  format: OutputFormat,
+  out: (s: string | Uint8Array) => void,
+  r: Partial<Record<OutputFormat, () => string | Uint8Array>>,
+): void {
+  const f = r[format];
+  if (!f) throw new UnsupportedFormatError(format);
+  out(f());
+}
+
+/** Go's strconv.Quote / fmt %q of string(bytes): ASCII escapes, invalid UTF-8 bytes as \xNN. */
+export function goQuote(v: string | Uint8Array): string {
+  const buf = typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v);
+  const text = buf.toString('utf8');
+  const valid = Buffer.from(text, 'utf8').equals(buf);
+  let s = '"';
+  const esc: Record<number, string> = { 7: '\\a', 8: '\\b', 12: '\\f', 10: '\\n', 13: '\\r', 9: '\\t', 11: '\\v', 34: '\\"', 92: '\\\\' };
+  if (valid) {
+    for (const ch of text) {
+      const c = ch.codePointAt(0)!;
+      if (esc[c]) s += esc[c];
+      else if (c < 0x20 || c === 0x7f) s += '\\x' + c.toString(16).padStart(2, '0');
+      else if (c >= 0x80 && c < 0xa0) s += '\\u' + c.toString(16).padStart(4, '0');
+      else s += ch;
+    }
+  } else {
+    for (const c of buf) {
+      if (esc[c]) s += esc[c];
+      else if (c < 0x20 || c >= 0x7f) s += '\\x' + c.toString(16).padStart(2, '0');
+      else s += String.fromCharCode(c);
+    }
+  }
+  return s + '"';
+}
+
+/** The header lines of etcdctl's `fields` format. */
+export function fieldsHeader(h: { clusterId: bigint; memberId: bigint; revision: number; raftTerm: number }): string {
+  return `"ClusterID" : ${h.clusterId}\n"MemberID" : ${h.memberId}\n"Revision" : ${h.revision}\n"RaftTerm" : ${h.raftTerm}\n`;
+}
+
+/** One KeyValue in etcdctl's `fields` format, field names prefixed with `pfx` ("" or "Prev"). */
+export function fieldsKv(pfx: string, kv: { key: Uint8Array; createRevision: number; modRevision: number; version: number; value: Uint8Array; lease: bigint }): string {
+  return `"${pfx}Key" : ${goQuote(kv.key)}\n"${pfx}CreateRevision" : ${kv.createRevision}\n"${pfx}ModRevision" : ${kv.modRevision}\n` +
+    `"${pfx}Version" : ${kv.version}\n"${pfx}Value" : ${goQuote(kv.value)}\n"${pfx}Lease" : ${kv.lease}\n`;
+}
+
+/**
+ * A minimal protobuf writer for `-w protobuf` (etcdctl prints the response message's binary encoding, no newline).
+ * Proto3 rules: zero scalars and empty bytes/strings are not written; int64 negatives as 10-byte varints.
+ */
+export class PbWriter {
+  private readonly parts: Buffer[] = [];
+
+  private key(field: number, wire: number): void {
+    this.raw(BigInt((field << 3) | wire));
+  }
+
+  private raw(v: bigint): void {
+    if (v < 0n) v += 1n << 64n;
+    const bytes: number[] = [];
+    do {
+      let b = Number(v & 0x7fn);
+      v >>= 7n;
+      if (v !== 0n) b |= 0x80;
+      bytes.push(b);
+    } while (v !== 0n);
+    this.parts.push(Buffer.from(bytes));
+  }
+
+  /** A varint field (int32/int64/uint64/bool/enum); skipped when zero. */
+  varint(field: number, v: number | bigint | boolean): this {
+    const n = typeof v === 'boolean' ? (v ? 1n : 0n) : BigInt(v);
+    if (n === 0n) return this;
+    this.key(field, 0);
+    this.raw(n);
+    return this;
+  }
+
+  /** A bytes/string field; skipped when empty unless `always` (repeated elements are always written). */
+  bytes(field: number, v: string | Uint8Array, always = false): this {
+    const b = typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v);
+    if (b.length === 0 && !always) return this;
+    this.key(field, 2);
+    this.raw(BigInt(b.length));
+    this.parts.push(b);
+    return this;
+  }
+
+  /** An embedded message field (written when present, even if empty). */
+  message(field: number, m: PbWriter | undefined): this {
+    if (!m) return this;
+    return this.bytes(field, m.finish(), true);
+  }
+
+  /** The encoded message. */
+  finish(): Buffer {
+    return Buffer.concat(this.parts);
+  }
+}
+
+/** etcdserverpb.ResponseHeader as a PbWriter. */
+export function pbHeader(h: { clusterId: bigint; memberId: bigint; revision: number; raftTerm: number }): PbWriter {
+  return new PbWriter().varint(1, h.clusterId).varint(2, h.memberId).varint(3, h.revision).varint(4, h.raftTerm);
+}
+
+/** mvccpb.KeyValue as a PbWriter. */
+export function pbKv(kv: { key: Uint8Array; createRevision: number; modRevision: number; version: number; value: Uint8Array; lease: bigint }): PbWriter {
+  return new PbWriter().bytes(1, kv.key).varint(2, kv.createRevision).varint(3, kv.modRevision).varint(4, kv.version).bytes(5, kv.value).varint(6, kv.lease);
+}

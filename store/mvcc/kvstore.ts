@@ -221,15 +221,25 @@ export class MvccStore {
    */
   static restore(state: MvccState, backend: Backend = new MemoryBackend()): MvccStore {
     const st = new MvccStore(backend);
-    st.currentRev = state.rev;
-    st.compactMainRev = state.compactRev;
+    st.loadState(state);
+    return st;
+  }
+
+  /**
+   * Loads `state` (from `exportState`) into this store in place, keeping its commit listeners (a member
+   * starting from a Raft snapshot / restored backup). No listener is called.
+   * @throws Error when this store is not fresh (revision 1, nothing stored) or the records are not a valid history.
+   */
+  loadState(state: MvccState): void {
+    if (this.currentRev !== 1 || this.backend.count() > 0) throw new Error('mvcc: loadState needs a fresh store');
+    this.currentRev = state.rev;
+    this.compactMainRev = state.compactRev;
     for (const rec of state.records) {
-      backend.put(rec);
-      const ki = st.index.getOrCreate(rec.kv.key);
+      this.backend.put(rec);
+      const ki = this.index.getOrCreate(rec.kv.key);
       if (rec.tombstone) ki.tombstone(rec.rev);
       else ki.put(rec.rev, rec.kv.version);
     }
-    return st;
   }
 
   /** Approximate backend size in bytes (Status.dbSize; etcd_mvcc_db_total_size_in_bytes). */

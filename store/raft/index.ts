@@ -5,3 +5,4 @@ export { ProposalDroppedError } from './errors.js';
 export { type RaftConfig, Raft } from './raft.js';
 export { RawNode, type Status } from './rawnode.js';
 export { ProgressState } from './progress.js';
+export { ConfChangeType, type ConfChange, type ConfState, applyChange, encodeConfChange, decodeConfChange } from './confchange.js';

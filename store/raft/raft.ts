@@ -8,8 +8,11 @@
  * Implemented: leader election (§5.2) with randomized timeouts, pre-vote (thesis §9.6),
  * check-quorum with a leader lease (thesis §6.2), log replication with fast backtracking (§5.3),
  * the election restriction (§5.4.1), the commit rule (§5.4.2), read index (thesis §6.4),
- * snapshots for lagging followers (§7). Not implemented: membership changes, leadership transfer.
+ * snapshots for lagging followers (§7), single-server membership changes with learners (thesis §4.1,
+ * §4.2.1; confchange.ts) and leadership transfer with TimeoutNow (thesis §3.10).
  */
+import { type ConfChange, type ConfState, applyChange } from './confchange.js';
+import { ProposalDroppedError } from './errors.js';
 import { RaftLog } from './log.js';
 import { Progress, ProgressState } from './progress.js';
 import { VoteResult, committedIndex, hasQuorum, voteResult } from './quorum.js';
@@ -36,8 +39,14 @@ import {
 export interface RaftConfig {
   /** This node's ID (non-zero). */
   id: NodeId;
-  /** The voters, used when storage.initialState() reports none (a fresh cluster). */
+  /**
+   * The voters, used when storage.initialState() reports none (a fresh cluster). May be empty for a
+   * member joining an existing cluster: it then waits for the leader and learns the configuration
+   * from the conf change entries it applies (it cannot campaign while it is not a voter).
+   */
   voters: NodeId[];
+  /** The learners (non-voting members) of a fresh configuration; default none. */
+  learners?: NodeId[];
   /** Election timeout in ticks; the randomized timeout is drawn from [electionTick, 2*electionTick). Must exceed heartbeatTick. */
   electionTick: number;
   /** Ticks between leader heartbeats. */
@@ -72,6 +81,15 @@ export function isResponse(t: MessageType): boolean {
   );
 }
 
+/** Context of the vote requests of an election forced by TimeoutNow: it bypasses the leader lease (thesis §3.10). */
+export const CAMPAIGN_TRANSFER = new TextEncoder().encode('CampaignTransfer');
+
+function isTransferCampaign(ctx: Uint8Array): boolean {
+  if (ctx.length !== CAMPAIGN_TRANSFER.length) return false;
+  for (let i = 0; i < ctx.length; i++) if (ctx[i] !== CAMPAIGN_TRANSFER[i]) return false;
+  return true;
+}
+
 function voteRespType(t: MessageType): MessageType {
   return t === MessageType.Vote ? MessageType.VoteResp : MessageType.PreVoteResp;
 }
@@ -85,7 +103,13 @@ export class Raft {
   role: Role = Role.Follower;
   readonly log: RaftLog;
   voters: NodeId[];
-  /** Leader only: one Progress per voter (including itself). */
+  /** Non-voting members: they receive the log but neither vote nor count in any quorum. */
+  learners: NodeId[];
+  /** Leader: the log index of the last conf change proposed; a new one is refused until it is applied (thesis §4.1). */
+  pendingConfIndex = 0;
+  /** Leader: the voter leadership is being handed to (NONE when no transfer is under way). */
+  leadTransferee: NodeId = NONE;
+  /** Leader only: one Progress per voter and learner (including itself). */
   readonly prs = new Map<NodeId, Progress>();
   /** Votes received in the current (pre-)election. */
   readonly votes = new Map<NodeId, boolean>();
@@ -127,9 +151,11 @@ export class Raft {
     this.rand = new Rand(cfg.seed ?? Rand.seedFromId(cfg.id));
     this.log = new RaftLog(cfg.storage, this.maxMsgSize);
 
-    const { hardState, voters } = cfg.storage.initialState();
-    this.voters = voters.length > 0 ? [...voters] : [...cfg.voters];
-    if (this.voters.length === 0) throw new Error('raft: no voters configured');
+    const init = cfg.storage.initialState();
+    const fromStorage = init.voters.length > 0;
+    this.voters = fromStorage ? [...init.voters] : [...cfg.voters];
+    this.learners = fromStorage ? [...(init.learners ?? [])] : [...(cfg.learners ?? [])];
+    const hardState = init.hardState;
     this.loadState(hardState);
     if (cfg.applied !== undefined && cfg.applied > 0) this.log.appliedTo(cfg.applied);
     this.becomeFollower(this.term, NONE);
@@ -224,15 +250,14 @@ export class Raft {
   }
 
   bcastAppend(): void {
-    for (const id of this.voters) if (id !== this.id) this.sendAppend(id);
+    for (const id of [...this.prs.keys()]) if (id !== this.id) this.sendAppend(id);
   }
 
   /** Heartbeats carry min(match, commit) so a follower never commits past what it holds (§5.3). */
   bcastHeartbeat(ctx?: Uint8Array): void {
     const context = ctx ?? this.readOnly.lastPendingContext() ?? new Uint8Array(0);
-    for (const id of this.voters) {
+    for (const [id, pr] of this.prs) {
       if (id === this.id) continue;
-      const pr = this.prs.get(id)!;
       const commit = Math.min(pr.match, this.log.committed);
       this.send({ ...emptyMessage(), type: MessageType.Heartbeat, to: id, commit, context });
     }
@@ -251,8 +276,9 @@ export class Raft {
     this.resetRandomizedElectionTimeout();
     this.votes.clear();
     this.prs.clear();
+    this.leadTransferee = NONE;
     const last = this.log.lastIndex();
-    for (const id of this.voters) {
+    for (const id of [...this.voters, ...this.learners]) {
       const pr = new Progress(last + 1, this.maxInflight);
       if (id === this.id) pr.match = last;
       this.prs.set(id, pr);
@@ -300,6 +326,8 @@ export class Raft {
     const self = this.prs.get(this.id)!;
     self.becomeReplicate();
     self.recentActive = true;
+    // Conservatively treat every unapplied entry as a possible conf change (etcd-io/raft does the same).
+    this.pendingConfIndex = this.log.lastIndex();
     this.appendEntries([{ term: 0, index: 0, type: EntryType.Normal, data: new Uint8Array(0) }]);
   }
 
@@ -321,7 +349,7 @@ export class Raft {
   // ---- elections ------------------------------------------------------------------------
 
   /** Starts a pre-election (if enabled and not `forceVote`) or an election (§5.2, thesis §9.6). */
-  campaign(preElection: boolean): void {
+  campaign(preElection: boolean, transfer = false): void {
     let voteMsg: MessageType;
     let term: number;
     if (preElection) {
@@ -341,9 +369,10 @@ export class Raft {
     }
     const index = this.log.lastIndex();
     const logTerm = this.log.lastTerm();
+    const context = transfer ? CAMPAIGN_TRANSFER : new Uint8Array(0);
     for (const id of this.voters) {
       if (id === this.id) continue;
-      this.send({ ...emptyMessage(), type: voteMsg, to: id, term, index, logTerm });
+      this.send({ ...emptyMessage(), type: voteMsg, to: id, term, index, logTerm, context });
     }
   }
 
@@ -374,6 +403,8 @@ export class Raft {
     if (this.electionElapsed >= this.electionTick) {
       this.electionElapsed = 0;
       if (this.checkQuorum) this.step({ ...emptyMessage(), type: MessageType.CheckQuorum, from: this.id });
+      // A transfer that did not complete within an election timeout is abandoned (thesis §3.10).
+      if (this.role === Role.Leader && this.leadTransferee !== NONE) this.leadTransferee = NONE;
     }
     if (this.role !== Role.Leader) return;
     if (this.heartbeatElapsed >= this.heartbeatTick) {
@@ -395,7 +426,8 @@ export class Raft {
       if (m.type === MessageType.Vote || m.type === MessageType.PreVote) {
         // Leader lease (thesis §6.2 with check-quorum, §9.6): while we heard from a leader within
         // the minimum election timeout, ignore votes so a partitioned node cannot depose it.
-        const inLease = this.checkQuorum && this.lead !== NONE && this.electionElapsed < this.electionTick;
+        const inLease =
+          this.checkQuorum && this.lead !== NONE && this.electionElapsed < this.electionTick && !isTransferCampaign(m.context);
         if (inLease) return;
       }
       if (m.type === MessageType.PreVote) {
@@ -505,8 +537,91 @@ export class Raft {
       return false;
     }
     this.log.restore(s);
-    if (s.meta.voters.length > 0) this.voters = [...s.meta.voters];
+    if (s.meta.voters.length > 0) {
+      this.voters = [...s.meta.voters];
+      this.learners = [...(s.meta.learners ?? [])];
+    }
     return true;
+  }
+
+  // ---- membership (thesis §4.1) and leadership transfer (thesis §3.10) ---------------------
+
+  /** The current configuration. */
+  confState(): ConfState {
+    return { voters: [...this.voters], learners: [...this.learners] };
+  }
+
+  /**
+   * Switches to the configuration after `cc` (called when its entry is applied). The leader adds or
+   * drops progress trackers, commits what the new quorum allows, and steps down when it is no longer
+   * a voter; a transfer to a member that is gone is abandoned. Returns the new configuration.
+   */
+  applyConfChange(cc: ConfChange): ConfState {
+    this.setConfState(applyChange(this.confState(), cc));
+    return this.confState();
+  }
+
+  /**
+   * Replaces the configuration wholesale (a joining member that did not see the log's starting
+   * configuration, or a snapshot). Same leader-side effects as applyConfChange.
+   */
+  setConfState(cs: ConfState): void {
+    this.voters = [...cs.voters];
+    this.learners = [...cs.learners];
+    if (this.role !== Role.Leader) return;
+    const members = new Set([...this.voters, ...this.learners]);
+    for (const id of [...this.prs.keys()]) if (!members.has(id)) this.prs.delete(id);
+    const last = this.log.lastIndex();
+    for (const id of members) {
+      if (this.prs.has(id)) continue;
+      const pr = new Progress(last + 1, this.maxInflight);
+      pr.recentActive = true; // give a new member an election timeout before check-quorum counts it
+      this.prs.set(id, pr);
+    }
+    if (!this.voters.includes(this.id)) {
+      // Removed (or never a voter): hand over by stepping down; the rest elect a leader.
+      this.becomeFollower(this.term, NONE);
+      return;
+    }
+    if (this.leadTransferee !== NONE && !this.voters.includes(this.leadTransferee)) this.leadTransferee = NONE;
+    if (this.maybeCommit()) this.bcastAppend();
+    else for (const id of [...this.prs.keys()]) if (id !== this.id) this.maybeSendAppend(id, false);
+  }
+
+  /**
+   * Leader: handles a conf change proposal at position `i` of a Prop (etcd's pendingConf rule):
+   * while an earlier change is not applied yet the entry becomes an empty normal entry (the change
+   * is dropped); otherwise it is recorded as the pending change.
+   */
+  admitConfChange(ents: Entry[], i: number): Entry {
+    const e = ents[i]!;
+    if (this.pendingConfIndex > this.log.applied) return { ...e, type: EntryType.Normal, data: new Uint8Array(0) };
+    this.pendingConfIndex = this.log.lastIndex() + i + 1;
+    return e;
+  }
+
+  /**
+   * Leader: starts handing leadership to `to` (etcd MsgTransferLeader): only a voter other than
+   * itself; proposals are refused meanwhile; once `to` has the whole log it gets TimeoutNow and
+   * campaigns at once. A transfer to the same target already under way is left alone.
+   */
+  transferLeadership(to: NodeId): void {
+    if (to === this.id || !this.voters.includes(to)) return;
+    if (this.leadTransferee === to) return;
+    this.leadTransferee = to;
+    this.electionElapsed = 0;
+    const pr = this.prs.get(to)!;
+    if (pr.match === this.log.lastIndex()) this.sendTimeoutNow(to);
+    else this.sendAppend(to);
+  }
+
+  sendTimeoutNow(to: NodeId): void {
+    this.send({ ...emptyMessage(), type: MessageType.TimeoutNow, to });
+  }
+
+  /** Throws ProposalDroppedError while a leadership transfer is under way (etcd's ErrProposalDropped). */
+  checkNotTransferring(): void {
+    if (this.leadTransferee !== NONE) throw new ProposalDroppedError('leadership transfer in progress');
   }
 
   // ---- read index (thesis §6.4) ---------------------------------------------------------

@@ -4,6 +4,7 @@
  * the caller processes (persist, send, apply) and then acknowledges with advance().
  * Not thread-safe by design: one loop owns it.
  */
+import { type ConfChange, type ConfState, encodeConfChange } from './confchange.js';
 import { ProposalDroppedError } from './errors.js';
 import { Raft, type RaftConfig, isResponse } from './raft.js';
 import {
@@ -95,13 +96,64 @@ export class RawNode {
    */
   step(m: Message): void {
     if (LOCAL_TYPES.has(m.type) && m.from !== this.raft.id) return;
-    if (isResponse(m.type) && !this.raft.voters.includes(m.from)) return;
+    if (isResponse(m.type) && !this.raft.voters.includes(m.from) && !this.raft.learners.includes(m.from)) return;
     try {
       this.raft.step(m);
     } catch (e) {
       if (e instanceof ProposalDroppedError) return; // the originator retries
       throw e;
     }
+  }
+
+  /**
+   * Proposes a single-server membership change (Raft thesis §4.1). It takes effect when the caller
+   * applies the committed entry and calls applyConfChange. While an earlier change is not applied
+   * yet the leader silently turns this one into an empty entry (etcd's rule), so the caller must
+   * check, when the entry is applied, that it is still a ConfChange. Throws ProposalDroppedError
+   * as propose() does.
+   */
+  proposeConfChange(cc: ConfChange): void {
+    this.raft.step({
+      ...emptyMessage(),
+      type: MessageType.Prop,
+      from: this.raft.id,
+      entries: [{ term: 0, index: 0, type: EntryType.ConfChange, data: encodeConfChange(cc) }],
+    });
+  }
+
+  /**
+   * Applies a committed conf change to raft's configuration and returns the new one. Call it for
+   * every applied ConfChange entry, in log order. A removed leader steps down.
+   */
+  applyConfChange(cc: ConfChange): ConfState {
+    return this.raft.applyConfChange(cc);
+  }
+
+  /** Replaces the configuration (a joining member that learned it from its peers). */
+  setConfState(cs: ConfState): void {
+    this.raft.setConfState(cs);
+  }
+
+  /** The current configuration: voters and learners. */
+  confState(): ConfState {
+    return this.raft.confState();
+  }
+
+  /**
+   * Asks the leader to hand leadership to the voter `to` (etcd TransferLeader; thesis §3.10).
+   * On a follower the request is forwarded to the leader. Requests for a non-voter are ignored;
+   * the transfer may fail silently (the caller watches the leader change, with a timeout).
+   */
+  transferLeader(to: NodeId): void {
+    this.raft.step({ ...emptyMessage(), type: MessageType.TransferLeader, from: to });
+  }
+
+  /** Leader only: the match index per member (voters and learners), else an empty map. */
+  progress(): Map<NodeId, number> {
+    const out = new Map<NodeId, number>();
+    if (this.raft.role !== Role.Leader) return out;
+    for (const [id, pr] of this.raft.prs) out.set(id, pr.match);
+    return out;
   }
 
   /**

@@ -6,7 +6,7 @@ import { ProposalDroppedError } from './errors.js';
 import { ProgressState } from './progress.js';
 import { VoteResult, hasQuorum } from './quorum.js';
 import type { Raft } from './raft.js';
-import { type Message, MessageType, NONE, Role } from './types.js';
+import { EntryType, type Message, MessageType, NONE, Role } from './types.js';
 
 /** The leader role (§5.3 replication, §5.4.2 commit, thesis §6.2 check quorum, §6.4 reads). */
 export function stepLeader(r: Raft, m: Message): void {
@@ -25,12 +25,18 @@ export function stepLeader(r: Raft, m: Message): void {
     case MessageType.Prop: {
       if (m.entries.length === 0) throw new Error('raft: stepped empty MsgProp');
       if (!r.prs.has(r.id)) throw new ProposalDroppedError('leader is not a voter');
-      r.appendEntries(m.entries);
+      r.checkNotTransferring();
+      const ents = m.entries.map((e, i) => (e.type === EntryType.ConfChange ? r.admitConfChange(m.entries, i) : e));
+      r.appendEntries(ents);
       r.bcastAppend();
       return;
     }
     case MessageType.ReadIndex:
       r.handleReadIndex(m);
+      return;
+    case MessageType.TransferLeader:
+      // Only a voter can lead; a learner's request is ignored (etcd-io/raft).
+      r.transferLeadership(m.from);
       return;
     default:
       break;
@@ -68,6 +74,8 @@ export function stepLeader(r: Raft, m: Message): void {
       } else if (oldPaused) {
         r.sendAppend(m.from);
       }
+      // The transfer target has caught up: tell it to campaign now (thesis §3.10).
+      if (m.from === r.leadTransferee && pr.match === r.log.lastIndex()) r.sendTimeoutNow(m.from);
       // Keep the pipeline full while the window allows.
       while (r.maybeSendAppend(m.from, false)) {
         /* sent one more */
@@ -167,6 +175,14 @@ export function stepFollower(r: Raft, m: Message): void {
       return;
     case MessageType.ReadIndexResp:
       r.readStates.push({ index: m.index, requestCtx: m.context });
+      return;
+    case MessageType.TransferLeader:
+      if (r.lead === NONE) return;
+      r.send({ ...m, to: r.lead });
+      return;
+    case MessageType.TimeoutNow:
+      // The leader hands over: campaign at once, skipping pre-vote, bypassing others' leases.
+      if (r.promotable()) r.campaign(false, true);
       return;
     default:
       return;

@@ -35,7 +35,7 @@ export class SnapshotOutOfDateError extends Error {
 /** The read-only view of durable state that raft needs. */
 export interface Storage {
   /** The persisted hard state and the voter set (from the last snapshot, or as configured). */
-  initialState(): { hardState: HardState; voters: NodeId[] };
+  initialState(): { hardState: HardState; voters: NodeId[]; learners?: NodeId[] };
   /**
    * Entries in [lo, hi). When `maxBytes` is given the result is cut after the first entry that
    * makes the sum of `data` lengths exceed it (at least one entry is always returned).
@@ -73,17 +73,21 @@ export class MemoryStorage implements Storage {
   private snap: Snapshot;
   private ents: Entry[];
   private readonly configuredVoters: NodeId[];
+  private readonly configuredLearners: NodeId[];
 
-  /** `voters` is what initialState() reports until a snapshot carries its own voter list. */
-  constructor(voters: NodeId[] = []) {
+  /** `voters` (and `learners`) are what initialState() reports until a snapshot carries its own configuration. */
+  constructor(voters: NodeId[] = [], learners: NodeId[] = []) {
     this.configuredVoters = [...voters];
+    this.configuredLearners = [...learners];
     this.snap = { meta: { index: 0, term: 0, voters: [] }, data: new Uint8Array(0) };
     this.ents = [dummy(0, 0)];
   }
 
-  initialState(): { hardState: HardState; voters: NodeId[] } {
-    const voters = this.snap.meta.voters.length > 0 ? this.snap.meta.voters : this.configuredVoters;
-    return { hardState: { ...this.hardState }, voters: [...voters] };
+  initialState(): { hardState: HardState; voters: NodeId[]; learners: NodeId[] } {
+    const fromSnap = this.snap.meta.voters.length > 0;
+    const voters = fromSnap ? this.snap.meta.voters : this.configuredVoters;
+    const learners = fromSnap ? (this.snap.meta.learners ?? []) : this.configuredLearners;
+    return { hardState: { ...this.hardState }, voters: [...voters], learners: [...learners] };
   }
 
   /** Records the hard state (what a WAL would fsync). */
@@ -153,10 +157,10 @@ export class MemoryStorage implements Storage {
    * Records a snapshot of the state machine taken at `index` (<= lastIndex()), without discarding
    * entries; call compact() afterwards. Throws SnapshotOutOfDateError / UnavailableError.
    */
-  createSnapshot(index: number, voters: NodeId[], data: Uint8Array): Snapshot {
+  createSnapshot(index: number, voters: NodeId[], data: Uint8Array, learners: NodeId[] = []): Snapshot {
     if (index <= this.snap.meta.index) throw new SnapshotOutOfDateError(index, this.snap.meta.index);
     if (index > this.lastIndex()) throw new UnavailableError(index);
-    this.snap = { meta: { index, term: this.term(index), voters: [...voters] }, data };
+    this.snap = { meta: { index, term: this.term(index), voters: [...voters], ...(learners.length > 0 ? { learners: [...learners] } : {}) }, data };
     return this.snap;
   }
 

@@ -32,6 +32,8 @@ export interface SnapshotMeta {
   index: number;
   term: number;
   voters: NodeId[];
+  /** Non-voting members at the snapshot's index (absent = none). */
+  learners?: NodeId[];
 }
 
 export interface Snapshot {
@@ -58,6 +60,8 @@ export enum MessageType {
   CheckQuorum = 15,
   Unreachable = 16,
   SnapStatus = 17,
+  /** Local/forwarded: ask the leader to hand leadership to `from` (etcd MsgTransferLeader). */
+  TransferLeader = 18,
 }
 
 /** A Raft message between members (or a local message such as Hup/Beat/Prop). */

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { parseWatchInterval } from './watch_options.js';
 
 /** TLS material for one listener kind (client or peer). Paths to PEM files; '' when unset. */
 export interface TlsConfig {
@@ -41,7 +42,13 @@ export interface ServerConfig {
   quotaBackendBytes: number;
   /** Largest client request accepted (etcd default 1.5 MiB). */
   maxRequestBytes: number;
+  /** Most ops in one txn branch (etcd --max-txn-ops, default 128); undefined = the default. */
+  maxTxnOps?: number;
+  /** Period of watch progress notifications, ms (--experimental-watch-progress-notify-interval, etcd default 10m). */
+  watchProgressNotifyIntervalMs?: number;
   listenMetricsUrls: string[];
+  /** Simple auth token TTL in seconds, sliding (etcd --auth-token-ttl, default 300); --auth-token accepts only `simple`. */
+  authTokenTtlSec?: number;
   clientTls: TlsConfig;
   peerTls: TlsConfig;
   /** Flags/keys accepted for etcd compatibility but without effect here. */
@@ -78,6 +85,8 @@ const FLAGS: Record<string, Kind> = {
   'election-timeout': 'int',
   'quota-backend-bytes': 'int',
   'max-request-bytes': 'int',
+  'max-txn-ops': 'int',
+  'experimental-watch-progress-notify-interval': 'string',
   'listen-metrics-urls': 'urls',
   'cert-file': 'string',
   'key-file': 'string',
@@ -88,6 +97,8 @@ const FLAGS: Record<string, Kind> = {
   'peer-trusted-ca-file': 'string',
   'peer-client-cert-auth': 'bool',
   'config-file': 'string',
+  'auth-token': 'string',
+  'auth-token-ttl': 'int',
 };
 
 /** etcd flags accepted and ignored (with a warning) so existing etcd command lines and files still start. */
@@ -114,6 +125,7 @@ const IGNORED: Record<string, Kind> = {
   'force-new-cluster': 'bool',
   'wal-dir': 'string',
   debug: 'bool',
+  'bcrypt-cost': 'int',
 };
 
 type Raw = Map<string, string | boolean>;
@@ -291,6 +303,13 @@ function buildConfig(raw: Raw, flagName: (n: string) => string): ServerConfig {
     trustedCaFile: str(`${prefix}trusted-ca-file`, ''),
     clientCertAuth: bool(`${prefix}client-cert-auth`),
   });
+  const authTokenTtl = () => { // auth: only etcd's simple tokens (store/auth/tokens.ts)
+    const kind = str('auth-token', 'simple');
+    if (kind !== 'simple') throw new ConfigError(`${flagName('auth-token')}: only "simple" tokens are supported, not ${JSON.stringify(kind)}`);
+    const ttl = int('auth-token-ttl', 300);
+    if (ttl <= 0) throw new ConfigError(`${flagName('auth-token-ttl')} must be positive`);
+    return ttl;
+  };
   const cfg: ServerConfig = {
     name,
     dataDir: str('data-dir', `${name}.etcd`),
@@ -306,7 +325,10 @@ function buildConfig(raw: Raw, flagName: (n: string) => string): ServerConfig {
     electionTimeoutMs: election,
     quotaBackendBytes: quota === 0 ? DEFAULT_QUOTA : quota,
     maxRequestBytes: int('max-request-bytes', DEFAULT_MAX_REQUEST),
+    maxTxnOps: int('max-txn-ops', 128),
+    watchProgressNotifyIntervalMs: parseWatchInterval(flagName('experimental-watch-progress-notify-interval'), str('experimental-watch-progress-notify-interval', '10m')),
     listenMetricsUrls: parseUrls(flagName('listen-metrics-urls'), str('listen-metrics-urls', ''), true),
+    authTokenTtlSec: authTokenTtl(),
     clientTls: tls(''),
     peerTls: tls('peer-'),
     ignored: [...raw.keys()].filter((k) => IGNORED[k] !== undefined),

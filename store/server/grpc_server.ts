@@ -6,14 +6,24 @@
  */
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { etcdPackage } from '../proto/load.js';
 import { AuthorityFixStream } from './authority_fix.js';
 import { ConfigError, type ServerConfig } from './config.js';
 import { kvService } from './kv_service.js';
-import { clusterService, maintenanceService } from './maintenance_service.js';
+import { maintenanceService } from './maintenance_service.js';
+import { clusterService, moveLeaderHandler } from './cluster_service.js';
+import { learnerGuard } from './cluster_learner_guard.js';
 import type { QuorumNode } from './node.js';
+import { acquireTlsReloader, releaseTlsReloader, reloadingTlsServer, type TlsReloader } from './tls_reload.js';
+import { leaseService } from './lease_service.js';
+import { watchService } from './watch_service.js';
+import { guardServer } from './auth_guard.js';
+import { authService } from './auth_service.js';
+import { captureHandlers } from './gateway_calls.js';
+import { Gateway } from './gateway.js';
+import { sniffConnection } from './gateway_sniff.js';
+import type { Metrics } from './metrics.js';
 
 /** etcd's allowance for gRPC framing on top of --max-request-bytes. */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -33,41 +43,52 @@ function readPem(flag: string, path: string): Buffer {
 }
 
 /** Build the gRPC server and listen on every --listen-client-urls URL. Rejects naming the URL on bind errors. */
-export async function startClientServer(node: QuorumNode, cfg: ServerConfig): Promise<ClientServer> {
+export async function startClientServer(node: QuorumNode, cfg: ServerConfig, metrics?: Metrics): Promise<ClientServer> {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES,
     'grpc.max_send_message_length': 2 ** 31 - 1,
+    ...(metrics ? { interceptors: [metrics.grpc.interceptor] } : {}), // grpc_server_* metrics (metrics_grpc.ts)
   });
+  const handlers = captureHandlers(server); // for the JSON gateway (gateway.ts): the guarded handlers, as registered
+  guardServer(server, node); // auth: token + permission checks on every service added below (auth_guard.ts)
+  // learners serve only Status and serializable Range (cluster_learner_guard.ts)
+  const addService = server.addService.bind(server);
+  server.addService = (def, impl) => addService(def, learnerGuard(node, def, impl));
   const pkg = etcdPackage();
   const svc = (name: string) => (pkg[name] as grpc.ServiceClientConstructor).service;
   server.addService(svc('KV'), kvService(node) as grpc.UntypedServiceImplementation);
-  server.addService(svc('Maintenance'), maintenanceService(node) as grpc.UntypedServiceImplementation);
+  server.addService(svc('Maintenance'), { ...maintenanceService(node), ...moveLeaderHandler(node) } as grpc.UntypedServiceImplementation);
   server.addService(svc('Cluster'), clusterService(node) as grpc.UntypedServiceImplementation);
-  for (const name of ['Watch', 'Lease', 'Auth']) server.addService(svc(name), {});
+  server.addService(svc('Watch'), watchService(node) as grpc.UntypedServiceImplementation);
+  server.addService(svc('Lease'), leaseService(node) as grpc.UntypedServiceImplementation);
+  server.addService(svc('Auth'), authService(node) as grpc.UntypedServiceImplementation);
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  const gateway = new Gateway(node, handlers, metrics);
+  // HTTP/2 (gRPC) and HTTP/1.1 (the JSON gateway) share each client listener (gateway_sniff.ts)
   const inject = (sock: net.Socket) => {
     sock.setNoDelay(true);
-    injector.injectConnection(new AuthorityFixStream(sock));
+    metrics?.grpc.trackSocket(sock); // etcd_network_client_grpc_{received,sent}_bytes_total
+    sniffConnection(sock, (s) => injector.injectConnection(new AuthorityFixStream(s)), (s) => gateway.accept(s));
   };
   const listeners: net.Server[] = [];
   const t = cfg.clientTls;
+  // https listeners follow the certificate files (tls_reload.ts): new handshakes use rotated certificates.
+  let reloader: TlsReloader | undefined;
+  const detachers: Array<() => void> = [];
   try {
     for (const url of cfg.listenClientUrls) {
       const u = new URL(url);
       let listener: net.Server;
       if (u.protocol === 'https:') {
-        listener = tls.createServer(
-          {
-            cert: readPem('--cert-file', t.certFile),
-            key: readPem('--key-file', t.keyFile),
-            ca: t.trustedCaFile ? readPem('--trusted-ca-file', t.trustedCaFile) : undefined,
-            requestCert: t.clientCertAuth,
-            rejectUnauthorized: t.clientCertAuth,
-            ALPNProtocols: ['h2'],
-          },
-          inject,
-        );
-        listener.on('tlsClientError', () => { /* a failed handshake concerns only that client */ });
+        if (!reloader) {
+          readPem('--cert-file', t.certFile);
+          readPem('--key-file', t.keyFile);
+          if (t.trustedCaFile) readPem('--trusted-ca-file', t.trustedCaFile);
+          reloader = acquireTlsReloader(t);
+        }
+        const r = reloadingTlsServer(reloader, t.clientCertAuth, inject);
+        listener = r.server;
+        detachers.push(r.detach);
       } else {
         listener = net.createServer(inject);
       }
@@ -79,12 +100,19 @@ export async function startClientServer(node: QuorumNode, cfg: ServerConfig): Pr
     }
   } catch (e) {
     for (const l of listeners) l.close();
+    for (const d of detachers) d();
+    if (reloader) releaseTlsReloader(reloader);
     injector.destroy();
+    gateway.close();
     throw e;
   }
   return {
     async close(graceMs: number) {
       for (const l of listeners) l.close();
+      for (const d of detachers) d();
+      if (reloader) releaseTlsReloader(reloader);
+      reloader = undefined;
+      gateway.close();
       injector.drain(graceMs);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {

@@ -1,104 +1,104 @@
 /**
- * etcdserverpb.KV: Range, Put, DeleteRange (etcd server/etcdserver/api/v3rpc/key.go: validate first, then
- * execute; errors converted once in wire.unary). Txn and Compact answer UNIMPLEMENTED for now.
- * Reads are linearizable (read index) unless `serializable` is set.
+ * etcdserverpb.KV: Range, Put, DeleteRange, Txn, Compact (etcd 3.4 server/etcdserver/api/v3rpc/key.go and
+ * v3_server.go: validate first, then execute; errors converted once in wire.unary).
+ * - Range and read-only Txns are served locally after a read-index barrier, unless serializable (for a Txn:
+ *   when every op of both branches is a serializable range).
+ * - Writes go through Raft; a request whose Raft form would exceed --max-request-bytes is refused with
+ *   "etcdserver: request is too large".
+ * - Puts with ignore_value/ignore_lease or a lease travel as one-op txns so the key/lease checks happen when the
+ *   entry is applied, on every member alike (as etcd's applier does them).
  */
-import { status } from '@grpc/grpc-js';
-import type { KeyValue } from '../mvcc/types.js';
-import { EtcdError, errors } from './errors.js';
+import type * as grpc from '@grpc/grpc-js';
+import { etcdPackage } from '../proto/load.js';
+import { errors } from './errors.js';
+import {
+  applyTxn, deleteFromWire, isTxnReadOnly, isTxnSerializable, putFromWire, rangeFromWire, rangeStore, rangeToWire,
+  txnFromWire, txnResultToWire, type TxnSpec,
+} from './kv_txn.js';
+import { checkIntervals, checkKey, checkPut, checkTxn, DEFAULT_MAX_TXN_OPS } from './kv_validate.js';
 import type { QuorumNode } from './node.js';
-import { header, kvToWire, optBytes, unary } from './wire.js';
+import { header, kvToWire, unary } from './wire.js';
 
-interface RangeReq {
-  key: Buffer; range_end: Buffer; limit: string; revision: string; sort_order: number; sort_target: number;
-  serializable: boolean; keys_only: boolean; count_only: boolean; min_mod_revision: string; max_mod_revision: string;
-  min_create_revision: string; max_create_revision: string;
-}
-interface PutReq { key: Buffer; value: Buffer; lease: string; prev_kv: boolean; ignore_value: boolean; ignore_lease: boolean }
-interface DeleteReq { key: Buffer; range_end: Buffer; prev_kv: boolean }
+type Wire = Record<string, any>;
 
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-}
+/** Bytes etcd's InternalRaftRequest adds around a request (op tag + length, request header with its ID). */
+const RAFT_WRAP_BYTES = 20;
 
-function sortKey(kv: KeyValue, target: number): number | Uint8Array {
-  switch (target) {
-    case 1: return kv.version;
-    case 2: return kv.createRevision;
-    case 3: return kv.modRevision;
-    case 4: return kv.value;
-    default: return kv.key;
+let serializers: Record<string, (v: unknown) => Buffer> | undefined;
+/** Protobuf-encoded size of a request of KV method `method` (as received). */
+function wireSize(method: string, req: Wire): number {
+  if (!serializers) {
+    const svc = (etcdPackage().KV as grpc.ServiceClientConstructor).service;
+    serializers = Object.fromEntries(Object.entries(svc).map(([k, d]) => [k, d.requestSerialize as (v: unknown) => Buffer]));
   }
+  return serializers[method]!(req).length;
 }
 
-/** Execute a RangeRequest against the node (after the read barrier when linearizable). */
-export async function range(node: QuorumNode, r: RangeReq): Promise<Record<string, unknown>> {
-  if (!r.key || r.key.length === 0) throw errors.emptyKey();
-  if (Number(r.limit) < 0) throw new EtcdError(status.INVALID_ARGUMENT, 'etcdserver: invalid limit');
-  if (!r.serializable) await node.readBarrier();
-  const limit = Number(r.limit);
-  const minMod = Number(r.min_mod_revision), maxMod = Number(r.max_mod_revision);
-  const minCreate = Number(r.min_create_revision), maxCreate = Number(r.max_create_revision);
-  const filtered = minMod > 0 || maxMod > 0 || minCreate > 0 || maxCreate > 0;
-  // etcd: a sort by key ascending is the natural order; anything else needs the full set before the limit.
-  const sortOrder = r.sort_order === 0 && r.sort_target !== 0 ? 1 : r.sort_order;
-  const needAll = filtered || (sortOrder !== 0 && !(r.sort_target === 0 && sortOrder === 1));
-  const res = node.mvcc.range(new Uint8Array(r.key), optBytes(r.range_end), {
-    limit: needAll ? 0 : limit > 0 ? limit : undefined,
-    revision: Number(r.revision) > 0 ? Number(r.revision) : undefined,
-    keysOnly: r.keys_only,
-    countOnly: r.count_only && !needAll,
-  });
-  let kvs = res.kvs;
-  let more = res.more;
-  let count = res.count;
-  if (needAll) {
-    if (filtered) {
-      kvs = kvs.filter((kv) =>
-        (minMod <= 0 || kv.modRevision >= minMod) && (maxMod <= 0 || kv.modRevision <= maxMod) &&
-        (minCreate <= 0 || kv.createRevision >= minCreate) && (maxCreate <= 0 || kv.createRevision <= maxCreate));
-    }
-    if (sortOrder !== 0) {
-      const dir = sortOrder === 2 ? -1 : 1;
-      kvs = [...kvs].sort((a, b) => {
-        const x = sortKey(a, r.sort_target), y = sortKey(b, r.sort_target);
-        const c = typeof x === 'number' ? x - (y as number) : compareBytes(x, y as Uint8Array);
-        return dir * c;
-      });
-    }
-    if (filtered) count = kvs.length;
-    if (limit > 0 && kvs.length > limit) {
-      kvs = kvs.slice(0, limit);
-      more = true;
-    }
-    if (r.count_only) kvs = [];
-  }
-  return { header: header(node, res.revision), kvs: kvs.map(kvToWire), more, count: String(count) };
+function checkSize(node: QuorumNode, method: string, req: Wire): void {
+  if (wireSize(method, req) + RAFT_WRAP_BYTES > node.cfg.maxRequestBytes) throw errors.requestTooLarge();
 }
 
-function checkSize(node: QuorumNode, bytes: number): void {
-  if (bytes > node.cfg.maxRequestBytes) throw errors.requestTooLarge();
+/** Execute a RangeRequest wire object (after the read barrier when linearizable); returns a RangeResponse. */
+export async function range(node: QuorumNode, r: Wire): Promise<Record<string, unknown>> {
+  const spec = rangeFromWire(r);
+  checkKey(spec.key);
+  if (!spec.serializable) await node.readBarrier();
+  return rangeToWire(rangeStore(node.mvcc, spec), (rev) => header(node, rev));
+}
+
+async function proposeTxn(node: QuorumNode, spec: TxnSpec) {
+  const res = await node.propose({ op: 'txn', txn: spec });
+  if (res.op !== 'txn') throw new Error('internal: unexpected apply result');
+  if (res.error) throw res.error;
+  return res.txn!;
 }
 
 /** The KV service implementation for grpc-js addService. */
 export function kvService(node: QuorumNode): Record<string, unknown> {
+  const maxTxnOps = node.cfg.maxTxnOps ?? DEFAULT_MAX_TXN_OPS;
   return {
-    Range: unary((r: RangeReq) => range(node, r)),
-    Put: unary(async (r: PutReq) => {
-      if (!r.key || r.key.length === 0) throw errors.emptyKey();
-      if (r.ignore_value || r.ignore_lease) throw errors.unimplemented('PutRequest.ignore_value/ignore_lease');
-      if (BigInt(r.lease) !== 0n) throw new EtcdError(status.NOT_FOUND, 'etcdserver: requested lease not found');
-      checkSize(node, r.key.length + r.value.length);
-      const res = await node.propose({ op: 'put', key: new Uint8Array(r.key), value: new Uint8Array(r.value), lease: 0n, prevKv: r.prev_kv });
+    Range: unary((r: Wire) => range(node, r)),
+    Put: unary(async (r: Wire) => {
+      const spec = putFromWire(r);
+      checkPut(spec);
+      checkSize(node, 'Put', r);
+      if (spec.ignoreValue || spec.ignoreLease || spec.lease !== 0n) {
+        const out = await proposeTxn(node, { kind: 'txn', compare: [], success: [spec], failure: [] });
+        const p = out.responses[0]!;
+        if (p.kind !== 'put') throw new Error('internal: unexpected txn result');
+        return { header: header(node, p.rev), prev_kv: spec.prevKv && p.prev ? kvToWire(p.prev) : null };
+      }
+      const res = await node.propose({ op: 'put', key: spec.key, value: spec.value, lease: 0n, prevKv: spec.prevKv });
       if (res.op !== 'put') throw new Error('internal: unexpected apply result');
-      return { header: header(node, res.rev), prev_kv: r.prev_kv && res.prev ? kvToWire(res.prev) : null };
+      return { header: header(node, res.rev), prev_kv: spec.prevKv && res.prev ? kvToWire(res.prev) : null };
     }),
-    DeleteRange: unary(async (r: DeleteReq) => {
-      if (!r.key || r.key.length === 0) throw errors.emptyKey();
-      checkSize(node, r.key.length + (r.range_end?.length ?? 0));
-      const res = await node.propose({ op: 'delete', key: new Uint8Array(r.key), rangeEnd: new Uint8Array(r.range_end ?? Buffer.alloc(0)), prevKv: r.prev_kv });
+    DeleteRange: unary(async (r: Wire) => {
+      const spec = deleteFromWire(r);
+      checkKey(spec.key);
+      checkSize(node, 'DeleteRange', r);
+      const res = await node.propose({ op: 'delete', key: spec.key, rangeEnd: spec.rangeEnd, prevKv: spec.prevKv });
       if (res.op !== 'delete') throw new Error('internal: unexpected apply result');
-      return { header: header(node, res.rev), deleted: String(res.deleted), prev_kvs: r.prev_kv ? res.prevKvs.map(kvToWire) : [] };
+      return { header: header(node, res.rev), deleted: String(res.deleted), prev_kvs: spec.prevKv ? res.prevKvs.map(kvToWire) : [] };
+    }),
+    Txn: unary(async (r: Wire) => {
+      const spec = txnFromWire(r);
+      checkTxn(spec, maxTxnOps);
+      checkIntervals(spec.success);
+      checkIntervals(spec.failure);
+      if (isTxnReadOnly(spec)) {
+        if (!isTxnSerializable(spec)) await node.readBarrier();
+        return txnResultToWire(applyTxn(node.mvcc, node, spec), (rev) => header(node, rev));
+      }
+      checkSize(node, 'Txn', r);
+      const out = await proposeTxn(node, spec);
+      return txnResultToWire(out, (rev) => header(node, rev));
+    }),
+    Compact: unary(async (r: Wire) => {
+      checkSize(node, 'Compact', r);
+      const res = await node.propose({ op: 'compact', revision: Number(r.revision ?? 0), physical: !!r.physical });
+      if (res.op !== 'compact') throw new Error('internal: unexpected apply result');
+      if (res.error) throw res.error;
+      return { header: header(node) };
     }),
   };
 }

@@ -9,6 +9,7 @@ import { ConfigError, parseCommandLine, type ServerConfig } from './config.js';
 import { startClientServer, type ClientServer } from './grpc_server.js';
 import { Logger } from './log.js';
 import { Metrics, serveMetrics } from './metrics.js';
+import { bindNodeMetrics } from './metrics_node.js';
 import { QuorumNode } from './node.js';
 import { API_VERSION, PACKAGE_VERSION } from './version.js';
 
@@ -37,10 +38,11 @@ export async function startServer(cfg: ServerConfig, log: Logger, onFatal: (e: E
   const metrics = new Metrics();
   for (const k of cfg.ignored) log.warn('ignoring an etcd option that quorumd does not implement', { option: k });
   const node = await QuorumNode.start(cfg, log, metrics, onFatal);
+  bindNodeMetrics(metrics, node); // scrape-time values, /health /livez /readyz, lease counters (metrics_node.ts)
   let grpcServer: ClientServer | undefined;
   let metricsServers: Server[] = [];
   try {
-    grpcServer = await startClientServer(node, cfg);
+    grpcServer = await startClientServer(node, cfg, metrics);
     log.info('serving client traffic', { address: cfg.listenClientUrls });
     metricsServers = await serveMetrics(cfg.listenMetricsUrls, metrics, () => node.info().leader !== 0n, cfg.clientTls);
   } catch (e) {

@@ -1,33 +1,13 @@
 /**
- * etcdserverpb.Maintenance (Status, Alarm) and etcdserverpb.Cluster (MemberList); other methods answer
- * UNIMPLEMENTED (grpc-js default for methods missing from the implementation).
+ * etcdserverpb.Maintenance (implemented in maintenance_rpc.ts) and etcdserverpb.Cluster (MemberList).
  */
 import type { QuorumNode } from './node.js';
-import { SERVER_VERSION } from './version.js';
+import { maintenanceRpc } from './maintenance_rpc.js';
 import { header, unary } from './wire.js';
 
-/** The Maintenance service implementation for grpc-js addService. */
+/** The Maintenance service implementation for grpc-js addService (every method: maintenance_rpc.ts). */
 export function maintenanceService(node: QuorumNode): Record<string, unknown> {
-  return {
-    Status: unary(() => {
-      const i = node.info();
-      const size = node.mvcc.sizeBytes();
-      return {
-        header: header(node),
-        version: SERVER_VERSION,
-        dbSize: String(size),
-        leader: i.leader.toString(),
-        raftIndex: String(i.raftIndex),
-        raftTerm: String(i.term),
-        raftAppliedIndex: String(i.applied),
-        errors: [],
-        dbSizeInUse: String(size),
-        isLearner: false,
-      };
-    }),
-    // No alarms are ever raised yet: GET lists none; ACTIVATE/DEACTIVATE are accepted and change nothing.
-    Alarm: unary(() => ({ header: header(node), alarms: [] })),
-  };
+  return maintenanceRpc(node);
 }
 
 /** The Cluster service implementation for grpc-js addService. Members are listed sorted by ID, as etcd does. */

@@ -1,6 +1,7 @@
 /**
- * The cluster's membership as this member knows it: fixed by --initial-cluster (runtime reconfiguration is a
- * later issue), with each member's client URLs learned when it publishes them through Raft.
+ * The cluster's membership as this member knows it: --initial-cluster at the start of the log, then changed by
+ * the conf change entries it applies (cluster_membership.ts), with each member's client URLs learned when it
+ * publishes them through Raft.
  */
 import type { ServerConfig } from './config.js';
 import { computeClusterId, computeMemberId } from './ids.js';
@@ -12,6 +13,8 @@ export interface MemberInfo {
   peerUrls: string[];
   /** Empty until the member has published them (etcd shows such a member as "unstarted"). */
   clientUrls: string[];
+  /** A non-voting member (etcd learner); absent = voter. */
+  isLearner?: boolean;
 }
 
 /** The members of the initial cluster with their derived IDs, and the cluster ID (etcd's derivation). */

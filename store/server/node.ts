@@ -7,6 +7,7 @@
  *   serve read states once applied >= index | advance.
  */
 import { randomBytes, randomInt } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { MvccStore } from '../mvcc/kvstore.js';
 import type { KeyValue } from '../mvcc/types.js';
@@ -17,14 +18,34 @@ import { errors, EtcdError } from './errors.js';
 import type { Logger } from './log.js';
 import { initialMembers, type MemberInfo } from './members.js';
 import type { Metrics } from './metrics.js';
+import { applyKvRequest, type KvApplyResult } from './kv_txn.js';
 import { decodeRequest, encodeRequest, type RequestBody } from './request.js';
+import { Lessor, minLeaseTtl } from '../lease/lessor.js';
+import { registerLeaseLookup } from './kv_validate.js';
+import { applyLeaseOp, type LeaseApplyResult } from './lease_apply.js';
+import { LEASE_PEER_SERVICE, leasePeerImpl } from './lease_peer.js';
+import { isLeaseOp } from './lease_request.js';
+import { LeaseRunner } from './lease_runner.js';
+import { AuthStore } from '../auth/store.js';
+import { applyAuthOp, type AuthApplyResult } from './auth_apply.js';
+import { isAuthOp } from './auth_request.js';
 import { Transport } from './transport.js';
+import { ClusterManager } from './cluster_node.js';
+import { installSnapshot } from './cluster_snapshot.js';
+import { MaintenanceState } from './maintenance_state.js';
+import type { AlarmMember } from './alarm_store.js';
+import { decodeMvccSnapshot } from '../mvcc/snapshot.js';
+import { loadSnapshotData } from '../snap/restore.js';
 
 /** The result of applying one request. */
 export type ApplyResult =
   | { op: 'put'; rev: number; prev?: KeyValue }
   | { op: 'delete'; rev: number; deleted: number; prevKvs: KeyValue[] }
-  | { op: 'publish'; rev: number };
+  | { op: 'publish'; rev: number }
+  | KvApplyResult
+  | LeaseApplyResult
+  | AuthApplyResult
+  | { op: 'alarm'; rev: number; alarms: AlarmMember[] };
 
 interface Waiter { resolve: (r: ApplyResult) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
 interface ReadWaiter { resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout; index?: number }
@@ -40,9 +61,19 @@ export class StartupError extends Error {
 /** A running member. */
 export class QuorumNode {
   readonly mvcc = new MvccStore();
+  /** Alarms, space quota, backend size model, hashes (maintenance_state.ts). */
+  readonly maintenance: MaintenanceState;
+  /** Leases (store/lease): replicated grants/revokes/attachments; expiry run by the leader (lease_runner.ts). */
+  readonly lessor: Lessor;
+  /** Users, roles, permissions, tokens (store/auth); changed only by applied auth entries (auth_apply.ts). */
+  readonly auth: AuthStore;
+  private readonly leaseRunner: LeaseRunner;
   readonly members: MemberInfo[];
-  readonly memberId: bigint;
-  readonly clusterId: bigint;
+  /** Assigned at start: derived from the flags, or learned when joining an existing cluster. */
+  memberId: bigint;
+  clusterId: bigint;
+  /** Runtime reconfiguration: conf changes, joining, MemberInfo, learner readiness (cluster_node.ts). */
+  readonly cluster: ClusterManager;
   /** The time a client request may wait for commit/apply: 5 s + 2 x election timeout, as etcd. */
   readonly requestTimeoutMs: number;
   private raft!: RawNode;
@@ -57,6 +88,8 @@ export class QuorumNode {
   private lead: bigint = NONE;
   private role: Role = Role.Follower;
   private term = 0;
+  /** The hard state last written to the WAL (term/vote changes force an fsync: etcd's raft.MustSync). */
+  private savedHard: { term: number; vote: bigint } = { term: 0, vote: NONE };
   private readonly waiters = new Map<string, Waiter>();
   private readonly reads = new Map<string, ReadWaiter>();
   private pendingReads: ReadWaiter[] = [];
@@ -78,6 +111,17 @@ export class QuorumNode {
     this.memberId = im.selfId;
     this.clusterId = im.clusterId;
     this.requestTimeoutMs = 5000 + 2 * cfg.electionTimeoutMs;
+    this.cluster = new ClusterManager({
+      cfg, log: this.log, requestTimeoutMs: this.requestTimeoutMs, members: this.members,
+      memberId: () => this.memberId, raft: () => this.raft, transport: () => this.transport,
+      enqueue: (fn) => this.enqueue(fn), leader: () => this.lead, isLeader: () => this.role === Role.Leader, onFatal,
+    });
+    this.maintenance = new MaintenanceState(this, cfg.quotaBackendBytes);
+    this.auth = new AuthStore({ tokenTtlMs: (cfg.authTokenTtlSec ?? 300) * 1000 });
+    this.lessor = new Lessor({ minTtl: minLeaseTtl(cfg.heartbeatIntervalMs, cfg.electionTimeoutMs) });
+    this.mvcc.onCommit((_rev, events) => this.lessor.observe(events));
+    registerLeaseLookup(this, (id) => this.lessor.has(id));
+    this.leaseRunner = new LeaseRunner(this.lessor, (b) => this.propose(b), cfg.electionTimeoutMs, this.log.child('lease'));
   }
 
   /**
@@ -93,8 +137,14 @@ export class QuorumNode {
 
   private async open(): Promise<void> {
     const walDir = join(this.cfg.dataDir, 'member', 'wal');
-    const voters = this.members.map((m) => m.id);
-    this.storage = new MemoryStorage(voters);
+    const joined = this.cluster.loadBootstrap(this.cfg.initialClusterState === 'existing') ??
+      (!Wal.exists(walDir) && this.cfg.initialClusterState === 'existing' ? await this.cluster.join() : undefined);
+    if (joined) {
+      this.memberId = joined.memberId;
+      this.clusterId = joined.clusterId;
+    }
+    const { voters, learners } = this.cluster.membership.confState();
+    this.storage = new MemoryStorage(voters, learners);
     const onFsync = (s: number) => this.metrics.walFsync.observe(s);
     let applied = 0;
     if (Wal.exists(walDir)) {
@@ -108,9 +158,14 @@ export class QuorumNode {
         );
       }
       this.wal = r.wal;
+      // A data dir written by `snapshot restore` has a WAL but no bootstrap record yet: the flags just matched it,
+      // so record them now; later restarts with initial-cluster-state=existing then ignore the flags (etcd does).
+      if (!joined && !existsSync(join(this.cfg.dataDir, 'member', 'bootstrap.json'))) this.cluster.saveBootstrap(false, this.memberId, this.clusterId);
       if (r.snapshot && r.snapshot.index > 0) {
-        this.log.warn('WAL has a snapshot marker; state before it cannot be rebuilt yet', { index: r.snapshot.index });
-        this.storage.applySnapshot({ meta: r.snapshot, data: new Uint8Array(0) });
+        const snap = await loadSnapshotData(this.cfg.dataDir, r.snapshot.index); // e.g. a restored backup (store/snap/restore.ts)
+        if (snap) this.mvcc.loadState(decodeMvccSnapshot(snap.data).exportState());
+        else this.log.warn('WAL has a snapshot marker but no snapshot file; state before it cannot be rebuilt', { index: r.snapshot.index });
+        this.storage.applySnapshot({ meta: r.snapshot, data: snap?.data ?? new Uint8Array(0) });
         applied = r.snapshot.index;
       }
       this.storage.setHardState(r.hardState);
@@ -121,17 +176,14 @@ export class QuorumNode {
         applied = e.index;
       }
       this.term = r.hardState.term;
+      this.savedHard = r.hardState;
       this.log.info('restarted member from WAL', {
         'local-member-id': this.memberId, 'cluster-id': this.clusterId, term: r.hardState.term, commit: r.hardState.commit,
         'entries': r.entries.length, revision: this.mvcc.rev(),
       });
     } else {
-      if (this.cfg.initialClusterState === 'existing') {
-        throw new StartupError(
-          `--initial-cluster-state=existing but data-dir ${this.cfg.dataDir} has no WAL: joining an existing cluster ` +
-            `(member add) is not supported yet (fix: start all members with --initial-cluster-state=new for a new cluster)`,
-        );
-      }
+      // (initial-cluster-state=existing: joined above, see cluster_node.ts)
+      if (!joined) this.cluster.saveBootstrap(false, this.memberId, this.clusterId);
       this.wal = await Wal.create(walDir, { memberId: this.memberId, clusterId: this.clusterId }, { onFsync });
       this.log.info('starting a new member', { 'local-member-id': this.memberId, 'cluster-id': this.clusterId, 'initial-cluster': this.members.map((m) => m.name) });
     }
@@ -147,6 +199,7 @@ export class QuorumNode {
       checkQuorum: true,
       seed: randomInt(1, 2 ** 31),
     });
+    this.cluster.afterReplay();
     const peers = new Map(this.members.map((m) => [m.id, m.peerUrls]));
     this.transport = new Transport({
       selfId: this.memberId,
@@ -157,16 +210,22 @@ export class QuorumNode {
       handler: {
         onMessages: (msgs) => this.enqueue(() => { for (const m of msgs) this.stepSafe(m); }),
         onUnreachable: (id) => this.enqueue(() => this.raft.reportUnreachable(id)),
-        memberInfo: () => ({ name: this.cfg.name, clientUrls: this.cfg.advertiseClientUrls }),
+        memberInfo: () => this.cluster.memberInfo(this.cfg.name, this.cfg.advertiseClientUrls),
+        isRemoved: (id) => this.cluster.membership.removed.has(id),
+        onRemoved: () => this.cluster.removedByPeer(),
       },
-      onSent: (peer, ok, seconds) => {
+      onReceived: (peer, bytes) => this.metrics.peerReceivedBytes.inc({ From: peer.toString(16) }, bytes),
+      onSent: (peer, ok, seconds, bytes) => {
         if (ok) this.metrics.peerRtt.observe({ To: peer.toString(16) }, seconds);
+        if (ok && bytes) this.metrics.peerSentBytes.inc({ To: peer.toString(16) }, bytes);
         else this.metrics.peerSentFailures.inc({ To: peer.toString(16) });
       },
+      services: [{ definition: LEASE_PEER_SERVICE, impl: leasePeerImpl(this) }],
     });
     await this.transport.listen(this.cfg.listenPeerUrls);
     this.ticker = setInterval(() => this.enqueue(() => this.raft.tick()), this.cfg.heartbeatIntervalMs);
     this.onLeader(() => this.publish());
+    this.maintenance.started();
   }
 
   private stepSafe(m: Message): void {
@@ -216,20 +275,34 @@ export class QuorumNode {
     if (rd.hardState) this.term = rd.hardState.term;
     const isLeader = this.role === Role.Leader;
     if (isLeader) this.transport.send(rd.messages);
-    if (rd.hardState || rd.entries.length > 0) await this.wal.save(rd.hardState, rd.entries);
+    if (rd.snapshot) {
+      // MsgSnap from the leader (e.g. a joining member, cluster_snapshot.ts): durable first, then the MVCC image
+      await installSnapshot(this.cfg.dataDir, this.wal, this.mvcc, rd.snapshot);
+      this.appliedIndex = rd.snapshot.meta.index;
+    }
+    if (rd.hardState || rd.entries.length > 0) {
+      // etcd's raft.MustSync: fsync only when entries were appended or term/vote changed; a Ready that only moves
+      // the commit index is written unsynced (a lost commit index is re-learnt from the leader after a crash)
+      const hs = rd.hardState;
+      const mustSync = rd.entries.length > 0 || (hs !== undefined && (hs.term !== this.savedHard.term || hs.vote !== this.savedHard.vote));
+      await this.wal.save(hs, rd.entries, { sync: mustSync });
+      if (hs) this.savedHard = hs;
+    }
     if (rd.snapshot) this.storage.applySnapshot(rd.snapshot);
     if (rd.hardState) this.storage.setHardState(rd.hardState);
     this.storage.append(rd.entries);
     if (!isLeader) this.transport.send(rd.messages);
     if (rd.committedEntries.length > 0) {
       this.metrics.proposalsCommitted.set(rd.committedEntries[rd.committedEntries.length - 1].index);
+      this.metrics.applyBegin();
       for (const e of rd.committedEntries) {
         this.applyEntry(e);
         this.appliedIndex = e.index;
       }
       this.metrics.proposalsApplied.set(this.appliedIndex);
-      this.metrics.dbTotalSize.set(this.mvcc.sizeBytes());
-      this.metrics.dbSizeInUse.set(this.mvcc.sizeBytes());
+      this.metrics.applyDone(); // etcd_disk_backend_commit_duration_seconds
+      this.metrics.dbTotalSize.set(this.maintenance.dbSize());
+      this.metrics.dbSizeInUse.set(this.maintenance.dbSizeInUse());
     }
     for (const rs of rd.readStates) {
       const key = Buffer.from(rs.requestCtx).toString('hex');
@@ -256,6 +329,7 @@ export class QuorumNode {
   private onSoftState(lead: bigint, role: Role): void {
     const changed = lead !== this.lead;
     this.role = role;
+    this.leaseRunner.roleChanged(role === Role.Leader);
     if (changed) {
       if (lead !== NONE) this.metrics.leaderChanges.inc();
       this.lead = lead;
@@ -272,6 +346,10 @@ export class QuorumNode {
   }
 
   private applyEntry(e: Entry): void {
+    if (e.type === EntryType.ConfChange) {
+      this.cluster.applyConfEntry(e);
+      return;
+    }
     if (e.type !== EntryType.Normal || e.data.length === 0) return;
     let req;
     try {
@@ -281,6 +359,8 @@ export class QuorumNode {
       return;
     }
     const b = req.body;
+    const gate = this.maintenance.beforeApply(b); // NOSPACE alarm and space quota (maintenance_state.ts)
+    if (gate.reject) return this.rejectWaiter(req.id, gate.reject);
     let result: ApplyResult;
     if (b.op === 'put') {
       const r = this.mvcc.put(b.key, b.value, b.lease);
@@ -288,11 +368,24 @@ export class QuorumNode {
     } else if (b.op === 'delete') {
       const r = this.mvcc.deleteRange(b.key, b.rangeEnd.length > 0 ? b.rangeEnd : undefined);
       result = { op: 'delete', rev: r.rev, deleted: r.deleted, prevKvs: r.prevKvs };
+    } else if (b.op === 'txn' || b.op === 'compact') {
+      result = applyKvRequest(this.mvcc, this, b);
+    } else if (isAuthOp(b)) {
+      result = applyAuthOp(this.auth, b, e.index, this.mvcc.rev());
+    } else if (isLeaseOp(b)) {
+      result = applyLeaseOp(this.lessor, this.mvcc, b, e.index);
+    } else if (b.op === 'alarm') {
+      result = { op: 'alarm', rev: this.mvcc.rev(), alarms: this.maintenance.applyAlarm(b) };
     } else {
       const m = this.members.find((x) => x.id === b.memberId);
-      if (m) m.clientUrls = [...b.clientUrls];
+      if (m) {
+        m.clientUrls = [...b.clientUrls];
+        m.name = b.name; // a member added at runtime gets its name when it publishes (etcd)
+      }
       result = { op: 'publish', rev: this.mvcc.rev() };
     }
+    const quotaErr = this.maintenance.afterApply(gate);
+    if (quotaErr) return this.rejectWaiter(req.id, quotaErr);
     const w = this.waiters.get(req.id);
     if (w) {
       this.waiters.delete(req.id);
@@ -302,12 +395,25 @@ export class QuorumNode {
     }
   }
 
+  /** Answer the proposer of request `id` (if it is waiting here) with `err`. */
+  private rejectWaiter(id: string, err: Error): void {
+    const w = this.waiters.get(id);
+    if (!w) return;
+    this.waiters.delete(id);
+    clearTimeout(w.timer);
+    this.metrics.proposalsPending.dec();
+    w.reject(err);
+  }
+
   /**
    * Propose a write and wait until it is applied here. Waits for a leader when there is none.
-   * Rejects with EtcdError "etcdserver: request timed out" after requestTimeoutMs, "server stopped" on stop.
+   * Rejects with EtcdError "etcdserver: request timed out" after requestTimeoutMs, "server stopped" on stop,
+   * "etcdserver: mvcc: database space exceeded" over the space quota or while NOSPACE is active (maintenance_state.ts).
    */
   propose(body: RequestBody): Promise<ApplyResult> {
     if (this.stopped) return Promise.reject(errors.stopped());
+    const denied = this.maintenance.checkPropose(body); // space quota (maintenance_state.ts)
+    if (denied) return Promise.reject(denied);
     const id = `${this.idPrefix}-${this.nextId++}`;
     const data = encodeRequest({ id, body });
     return new Promise<ApplyResult>((resolve, reject) => {
@@ -394,7 +500,12 @@ export class QuorumNode {
   }
 
   private publish(): void {
-    const self = this.members.find((m) => m.id === this.memberId)!;
+    const self = { clientUrls: this.cfg.advertiseClientUrls };
+    if (!this.members.some((m) => m.id === this.memberId)) {
+      // a joining member publishes once it has applied its own addition
+      if (!this.stopped) setTimeout(() => this.publish(), 200).unref();
+      return;
+    }
     this.propose({ op: 'publish', memberId: this.memberId, name: this.cfg.name, clientUrls: self.clientUrls }).then(
       () => this.log.info('published local member to cluster through raft', { 'local-member-id': this.memberId, 'client-urls': self.clientUrls }),
       (e: Error) => {
@@ -427,6 +538,7 @@ export class QuorumNode {
     if (this.stopped) return;
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
+    this.leaseRunner.stop();
     for (const w of this.waiters.values()) {
       clearTimeout(w.timer);
       w.reject(errors.stopped());
@@ -437,6 +549,7 @@ export class QuorumNode {
       w.reject(errors.stopped());
     }
     this.reads.clear();
+    this.cluster.stop();
     await this.transport.close();
     // wait for an in-progress Ready to finish its WAL write before closing
     for (let i = 0; i < 200 && this.looping; i++) await new Promise((r) => setTimeout(r, 5));

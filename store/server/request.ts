@@ -3,6 +3,10 @@
  * uint64/int64 IDs as decimal strings. Each request carries an id (unique per proposing process) so the
  * proposer can be woken with the result when the entry is applied.
  */
+import { specFromJson, specToJson, type CompactOp, type TxnOp } from './kv_txn.js';
+import { decodeLeaseOp, encodeLeaseOp, type LeaseOp } from './lease_request.js';
+import type { AlarmOp } from './maintenance_state.js';
+import { decodeAuthOp, encodeAuthOp, isAuthOp, type AuthOp } from './auth_request.js';
 
 /** Put a key (etcd PutRequest). */
 export interface PutOp { op: 'put'; key: Uint8Array; value: Uint8Array; lease: bigint; prevKv: boolean }
@@ -11,7 +15,12 @@ export interface DeleteOp { op: 'delete'; key: Uint8Array; rangeEnd: Uint8Array;
 /** A member publishes its name and client URLs (as etcd's publish), so every member can list them. */
 export interface PublishOp { op: 'publish'; memberId: bigint; name: string; clientUrls: string[] }
 
-export type RequestBody = PutOp | DeleteOp | PublishOp;
+export type { TxnOp, CompactOp } from './kv_txn.js';
+
+export type { LeaseOp } from './lease_request.js';
+export type { AlarmOp } from './maintenance_state.js';
+
+export type RequestBody = PutOp | DeleteOp | PublishOp | TxnOp | CompactOp | LeaseOp | AlarmOp | AuthOp;
 export interface Request { id: string; body: RequestBody }
 
 export const REQUEST_VERSION = 1;
@@ -23,7 +32,8 @@ const unb64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
 export function encodeRequest(req: Request): Uint8Array {
   const b = req.body;
   let o: Record<string, unknown>;
-  switch (b.op) {
+  if (isAuthOp(b)) o = encodeAuthOp(b); // auth_request.ts
+  else switch (b.op) {
     case 'put':
       o = { op: 'put', key: b64(b.key), value: b64(b.value), lease: b.lease.toString(), prevKv: b.prevKv };
       break;
@@ -32,6 +42,19 @@ export function encodeRequest(req: Request): Uint8Array {
       break;
     case 'publish':
       o = { op: 'publish', memberId: b.memberId.toString(), name: b.name, clientUrls: b.clientUrls };
+      break;
+    case 'txn':
+      o = { op: 'txn', txn: specToJson(b.txn) };
+      break;
+    case 'compact':
+      o = { op: 'compact', revision: b.revision, physical: b.physical };
+      break;
+    case 'leaseGrant':
+    case 'leaseRevoke':
+      o = encodeLeaseOp(b);
+      break;
+    case 'alarm':
+      o = { op: 'alarm', action: b.action, memberId: b.memberId.toString(), alarm: b.alarm };
       break;
   }
   return new Uint8Array(Buffer.from(JSON.stringify({ v: REQUEST_VERSION, id: req.id, ...o }), 'utf8'));
@@ -42,6 +65,7 @@ export function decodeRequest(data: Uint8Array): Request {
   const o = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8')) as Record<string, any>;
   if (o.v !== REQUEST_VERSION) throw new Error(`request: unsupported encoding version ${o.v}`);
   const id = String(o.id);
+  if (isAuthOp(o as { op: string })) return { id, body: decodeAuthOp(o) }; // auth_request.ts
   switch (o.op) {
     case 'put':
       return { id, body: { op: 'put', key: unb64(o.key), value: unb64(o.value), lease: BigInt(o.lease), prevKv: !!o.prevKv } };
@@ -49,6 +73,15 @@ export function decodeRequest(data: Uint8Array): Request {
       return { id, body: { op: 'delete', key: unb64(o.key), rangeEnd: unb64(o.rangeEnd), prevKv: !!o.prevKv } };
     case 'publish':
       return { id, body: { op: 'publish', memberId: BigInt(o.memberId), name: String(o.name), clientUrls: (o.clientUrls as unknown[]).map(String) } };
+    case 'txn':
+      return { id, body: { op: 'txn', txn: specFromJson(o.txn) } };
+    case 'compact':
+      return { id, body: { op: 'compact', revision: Number(o.revision), physical: !!o.physical } };
+    case 'leaseGrant':
+    case 'leaseRevoke':
+      return { id, body: decodeLeaseOp(o) };
+    case 'alarm':
+      return { id, body: { op: 'alarm', action: Number(o.action), memberId: BigInt(o.memberId), alarm: Number(o.alarm) } };
     default:
       throw new Error(`request: unknown op ${JSON.stringify(o.op)}`);
   }

@@ -1,8 +1,9 @@
 /**
  * The peer transport: Raft messages between members over gRPC (http2) on --listen-peer-urls, mutual TLS when
- * the URL is https. Sending never blocks the node loop: `send` only queues. One ordered queue per peer, one batch
- * in flight at a time (so a peer sees messages in send order); a failed batch is dropped (Raft retransmits),
- * raft is told the peer is Unreachable, and the peer is retried with exponential backoff (100 ms .. 1 s).
+ * the URL is https. Sending never blocks the node loop: `send` only queues. One ordered queue per peer, sent as
+ * batches over a long-lived stream with several batches in flight (so a peer sees messages in send order); a
+ * failed stream drops its unacknowledged batches (Raft retransmits), raft is told the peer is Unreachable, and
+ * the peer is retried with exponential backoff (100 ms .. 1 s).
  */
 import * as grpc from '@grpc/grpc-js';
 import { raftPackage, serviceClient } from '../proto/load.js';
@@ -10,6 +11,7 @@ import type { Entry, Message, MessageType, Snapshot } from '../raft/types.js';
 import type { TlsConfig } from './config.js';
 import type { Logger } from './log.js';
 import { hostPort, peerChannelCredentials, serverCredentials } from './tls.js';
+import { acquireTlsReloader, releaseTlsReloader, reloadingTlsServer, type TlsReloader } from './tls_reload.js';
 
 /** What the transport needs from the node. */
 export interface TransportHandler {
@@ -17,8 +19,65 @@ export interface TransportHandler {
   onMessages(msgs: Message[]): void;
   /** A send to this peer failed. */
   onUnreachable(peer: bigint): void;
-  /** Answer to MemberInfo. */
-  memberInfo(): { name: string; clientUrls: string[] };
+  /** Answer to MemberInfo (members/bootstrapMembers/progress: see raftpb.proto MemberInfoResponse). */
+  memberInfo(): MemberInfoAnswer;
+  /** Whether `id` was removed from the cluster: its batches are refused (etcd answers 410 Gone). */
+  isRemoved?(id: bigint): boolean;
+  /** A peer refused our batch because this member was removed (etcd: the member stops). */
+  onRemoved?(): void;
+}
+
+/** The refusal a removed member's batches get (etcd's rafthttp "the member has been permanently removed from the cluster"). */
+export const REMOVED_MESSAGE = 'the member has been permanently removed from the cluster';
+
+/** One member as MemberInfo carries it. */
+export interface PeerMember { id: bigint; name: string; peerUrls: string[]; clientUrls: string[]; isLearner: boolean }
+
+/** What a member answers on its peer URL: who it is, the membership it applied and (leader only) progress. */
+export interface MemberInfoAnswer {
+  name: string;
+  clientUrls: string[];
+  members?: PeerMember[];
+  bootstrapMembers?: PeerMember[];
+  /** Leader only: member ID -> raft match index. */
+  progress?: Map<bigint, number>;
+  leader?: bigint;
+}
+
+/** MemberInfo as received by fetchMemberInfo. */
+export interface RemoteMemberInfo extends MemberInfoAnswer {
+  clusterId: bigint;
+  memberId: bigint;
+  members: PeerMember[];
+  bootstrapMembers: PeerMember[];
+  progress: Map<bigint, number>;
+  leader: bigint;
+}
+
+const memberToWire = (m: PeerMember) => ({ id: m.id.toString(), name: m.name, peer_urls: m.peerUrls, client_urls: m.clientUrls, is_learner: m.isLearner });
+const memberFromWire = (w: any): PeerMember => ({
+  id: BigInt(w.id), name: String(w.name ?? ''), peerUrls: (w.peer_urls ?? []).map(String), clientUrls: (w.client_urls ?? []).map(String), isLearner: !!w.is_learner,
+});
+
+/**
+ * Ask the member answering on `url` (a peer URL) who it is and what membership it knows (raftpb MemberInfo).
+ * Rejects with the gRPC error after `timeoutMs` (default 3000).
+ */
+export function fetchMemberInfo(url: string, tls: TlsConfig, timeoutMs = 3000): Promise<RemoteMemberInfo> {
+  const Ctor = serviceClient(raftPackage(), 'Transport');
+  const client = new Ctor(hostPort(url), peerChannelCredentials(url, tls)) as unknown as grpc.Client & { MemberInfo: Function };
+  return new Promise<RemoteMemberInfo>((resolve, reject) => {
+    client.MemberInfo({}, { deadline: Date.now() + timeoutMs }, (err: grpc.ServiceError | null, r: any) => {
+      client.close();
+      if (err) return reject(err);
+      resolve({
+        clusterId: BigInt(r.cluster_id), memberId: BigInt(r.member_id), name: r.name, clientUrls: r.client_urls ?? [],
+        members: (r.members ?? []).map(memberFromWire), bootstrapMembers: (r.bootstrap_members ?? []).map(memberFromWire),
+        progress: new Map((r.progress ?? []).map((p: any) => [BigInt(p.id), Number(p.match)] as [bigint, number])),
+        leader: BigInt(r.leader ?? '0'),
+      });
+    });
+  });
 }
 
 export interface TransportOptions {
@@ -30,18 +89,25 @@ export interface TransportOptions {
   log: Logger;
   handler: TransportHandler;
   /** Observer for etcd_network_* metrics: bytes sent per peer and failures. */
-  onSent?: (peer: bigint, ok: boolean, seconds: number) => void;
+  onSent?: (peer: bigint, ok: boolean, seconds: number, bytes?: number) => void;
+  /** Observer for etcd_network_peer_received_bytes_total: payload bytes of each batch received from a peer. */
+  onReceived?: (peer: bigint, bytes: number) => void;
+  /** More gRPC services served on the peer URLs (e.g. lease forwarding, lease_peer.ts). */
+  services?: { definition: grpc.ServiceDefinition; impl: grpc.UntypedServiceImplementation }[];
 }
 
 const MAX_BATCH_BYTES = 16 * 1024 * 1024;
+/** How often an idle peer is probed with an empty batch (ms). */
+const PROBE_INTERVAL_MS = 1000;
 const MAX_QUEUE = 20000;
 const MAX_MSG = 256 * 1024 * 1024;
 
+interface WireBatch { cluster_id: string; from: string; to: string; messages: WireMessage[] }
 interface WireEntry { term: string; index: string; type: number; data: Buffer }
 interface WireMessage {
   type: number; from: string; to: string; term: string; log_term: string; index: string; entries: WireEntry[];
   commit: string; reject: boolean; reject_hint: string; context: Buffer;
-  snapshot: { meta: { index: string; term: string; voters: string[] } | null; data: Buffer } | null;
+  snapshot: { meta: { index: string; term: string; voters: string[]; learners?: string[] } | null; data: Buffer } | null;
 }
 
 const buf = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
@@ -54,7 +120,13 @@ export function messageToWire(m: Message): Record<string, unknown> {
     context: buf(m.context),
     entries: m.entries.map((e: Entry) => ({ term: String(e.term), index: String(e.index), type: e.type, data: buf(e.data) })),
     snapshot: m.snapshot
-      ? { meta: { index: String(m.snapshot.meta.index), term: String(m.snapshot.meta.term), voters: m.snapshot.meta.voters.map(String) }, data: buf(m.snapshot.data) }
+      ? {
+          meta: {
+            index: String(m.snapshot.meta.index), term: String(m.snapshot.meta.term), voters: m.snapshot.meta.voters.map(String),
+            learners: (m.snapshot.meta.learners ?? []).map(String),
+          },
+          data: buf(m.snapshot.data),
+        }
       : null,
   };
 }
@@ -72,6 +144,8 @@ export function messageFromWire(w: WireMessage): Message {
       meta: { index: Number(w.snapshot.meta.index), term: Number(w.snapshot.meta.term), voters: w.snapshot.meta.voters.map((v) => BigInt(v)) },
       data: new Uint8Array(w.snapshot.data ?? Buffer.alloc(0)),
     };
+    const learners = (w.snapshot.meta.learners ?? []).map((v) => BigInt(v));
+    if (learners.length > 0) s.meta.learners = learners;
     m.snapshot = s;
   }
   return m;
@@ -84,30 +158,73 @@ function messageBytes(m: Message): number {
   return n;
 }
 
+/** Unacknowledged batches on a peer stream before new messages wait (and coalesce) in the queue. */
+const MAX_INFLIGHT_BATCHES = 64;
+/** A stream whose oldest unacknowledged batch is older than this is cancelled (peer unreachable), ms. */
+const STREAM_ACK_TIMEOUT_MS = 5000;
+
+interface Sent { started: bigint; at: number; bytes: number; batch: Message[] }
+
+/**
+ * The sending side for one peer (etcd's rafthttp stream writer, our own protocol): a long-lived gRPC bidi stream
+ * `Transport.Stream` carries ordered batches; the peer answers one SendResponse per batch. Messages queued while
+ * `MAX_INFLIGHT_BATCHES` are unacknowledged, or while the stream's write buffer is full, go out as one batch.
+ * A stream error drops the unacknowledged batches (Raft retransmits), reports the peer Unreachable and reconnects
+ * with exponential backoff (100 ms .. 1 s). Peers without `Stream` (UNIMPLEMENTED) get one unary `Send` at a time.
+ */
 class PeerSender {
   private queue: Message[] = [];
-  private inflight = false;
   private failures = 0;
   private urlIndex = 0;
   private client: grpc.Client | undefined;
+  /** The peer-certificate reload version `client` was dialed with (tls_reload.ts). */
+  private clientTlsVersion = 0;
   private closed = false;
   private timer: NodeJS.Timeout | undefined;
+  private scheduled = false;
+  private stream: grpc.ClientDuplexStream<unknown, unknown> | undefined;
+  /** Batches written to `stream` and not yet acknowledged, oldest first. */
+  private unacked: Sent[] = [];
+  /** The stream's write buffer is full: wait for 'drain'. */
+  private blocked = false;
+  /** The peer does not implement Stream: fall back to unary Send, one batch in flight. */
+  private unary = false;
+  private unaryInflight = false;
+  /** When a batch last reached this peer (ms since epoch; 0 = never). */
+  lastOk = 0;
 
   constructor(
     private readonly id: bigint,
-    private readonly urls: string[],
+    private urls: string[],
     private readonly t: Transport,
   ) {}
+
+  /** New peer URLs (MemberUpdate): reconnect on the next send. */
+  setUrls(urls: string[]): void {
+    this.urls = [...urls];
+    this.dropStream();
+    this.client?.close();
+    this.client = undefined;
+    this.urlIndex = 0;
+  }
 
   push(m: Message): void {
     if (this.closed) return;
     this.queue.push(m);
     if (this.queue.length > MAX_QUEUE) this.queue.splice(0, this.queue.length - MAX_QUEUE);
-    this.pump();
+    if (!this.scheduled) {
+      // messages pushed in the same turn (one Ready) leave as one batch
+      this.scheduled = true;
+      queueMicrotask(() => {
+        this.scheduled = false;
+        this.pump();
+      });
+    }
   }
 
   private getClient(): grpc.Client {
     if (!this.client) {
+      this.clientTlsVersion = this.t.peerTlsReloader()?.version ?? 0;
       const url = this.urls[this.urlIndex % this.urls.length];
       const Ctor = serviceClient(raftPackage(), 'Transport');
       this.client = new Ctor(hostPort(url), peerChannelCredentials(url, this.t.opts.tls), {
@@ -120,46 +237,161 @@ class PeerSender {
     return this.client;
   }
 
-  private pump(): void {
-    if (this.inflight || this.closed || this.timer || this.queue.length === 0) return;
+  /** Rotated peer certificate files (tls_reload.ts): true when the client must be redialed before sending more. */
+  private tlsStale(): boolean {
+    const reloader = this.t.peerTlsReloader();
+    return this.client !== undefined && reloader !== undefined && reloader.version !== this.clientTlsVersion;
+  }
+
+  /**
+   * Liveness probe (etcd's peer prober), called every second: an empty batch when idle, so `lastOk` tracks
+   * reachability; cancels a stream whose oldest batch has waited for its acknowledgement too long.
+   */
+  probe(): void {
+    if (this.closed || this.timer) return;
+    const oldest = this.unacked[0];
+    if (oldest && Date.now() - oldest.at > STREAM_ACK_TIMEOUT_MS) {
+      this.streamFailed({ code: grpc.status.DEADLINE_EXCEEDED, details: 'no acknowledgement from peer', message: 'peer stream: no acknowledgement within 5 s' } as grpc.ServiceError);
+      return;
+    }
+    if (this.queue.length > 0 || this.unacked.length > 0 || this.unaryInflight) return;
+    this.pump(true);
+  }
+
+  private pump(probe = false): void {
+    if (this.closed || this.timer || (this.queue.length === 0 && !probe)) return;
+    if (this.unary) return this.pumpUnary(probe);
+    if (this.blocked || this.unacked.length >= MAX_INFLIGHT_BATCHES) return;
+    if (this.tlsStale()) {
+      // switch connections only between batches, so the peer still sees messages in order
+      if (this.unacked.length > 0) return;
+      this.dropStream();
+      this.client?.close();
+      this.client = undefined;
+    }
+    const stream = this.stream ?? this.openStream();
+    const { batch, bytes } = this.takeBatch();
+    this.unacked.push({ started: process.hrtime.bigint(), at: Date.now(), bytes, batch });
+    if (!stream.write(this.request(batch))) this.blocked = true;
+  }
+
+  private takeBatch(): { batch: Message[]; bytes: number } {
     let bytes = 0;
     let n = 0;
     while (n < this.queue.length && (n === 0 || bytes + messageBytes(this.queue[n]) <= MAX_BATCH_BYTES)) {
       bytes += messageBytes(this.queue[n]);
       n++;
     }
-    const batch = this.queue.splice(0, n);
-    this.inflight = true;
-    const started = process.hrtime.bigint();
-    const req = {
+    return { batch: this.queue.splice(0, n), bytes };
+  }
+
+  private request(batch: Message[]): Record<string, unknown> {
+    return {
       cluster_id: this.t.opts.clusterId.toString(), from: this.t.opts.selfId.toString(), to: this.id.toString(),
       messages: batch.map(messageToWire),
     };
+  }
+
+  private openStream(): grpc.ClientDuplexStream<unknown, unknown> {
+    const client = this.getClient() as grpc.Client & { Stream: () => grpc.ClientDuplexStream<unknown, unknown> };
+    const stream = client.Stream();
+    this.stream = stream;
+    this.blocked = false;
+    stream.on('data', () => {
+      if (this.stream !== stream) return;
+      const sent = this.unacked.shift();
+      if (sent) this.t.opts.onSent?.(this.id, true, Number(process.hrtime.bigint() - sent.started) / 1e9, sent.bytes);
+      this.reachable();
+      this.pump();
+    });
+    stream.on('drain', () => {
+      if (this.stream !== stream) return;
+      this.blocked = false;
+      this.pump();
+    });
+    stream.on('error', (err: grpc.ServiceError) => {
+      if (this.stream === stream) this.streamFailed(err);
+    });
+    stream.on('end', () => {
+      // the peer closed the stream without an error status (e.g. shutting down): reconnect on the next send
+      setImmediate(() => {
+        if (this.stream === stream) this.streamFailed({ code: grpc.status.UNAVAILABLE, details: 'stream ended', message: 'peer stream ended' } as grpc.ServiceError);
+      });
+    });
+    return stream;
+  }
+
+  /** Forget the current stream (its unacknowledged batches are dropped: Raft retransmits). */
+  private dropStream(): void {
+    const s = this.stream;
+    this.stream = undefined;
+    this.unacked = [];
+    this.blocked = false;
+    if (s) {
+      s.on('error', () => undefined);
+      s.cancel();
+    }
+  }
+
+  private reachable(): void {
+    if (this.failures > 0) this.t.opts.log.info('peer became reachable', { 'remote-peer-id': this.id.toString(16) });
+    this.failures = 0;
+    this.lastOk = Date.now();
+  }
+
+  private streamFailed(err: grpc.ServiceError): void {
+    const lost = this.unacked;
+    this.dropStream();
+    if (err.code === grpc.status.UNIMPLEMENTED) {
+      this.t.opts.log.info('peer has no stream transport; sending one batch at a time', { 'remote-peer-id': this.id.toString(16) });
+      this.unary = true;
+      this.queue.unshift(...lost.flatMap((s) => s.batch)); // never delivered: send them again, in order
+      this.pump();
+      return;
+    }
+    for (const s of lost) this.t.opts.onSent?.(this.id, false, 0);
+    if (lost.length === 0) this.t.opts.onSent?.(this.id, false, 0);
+    this.failed(err);
+  }
+
+  /** A send failed: tell raft, log (first and every 50th), rotate URLs, retry after a backoff. */
+  private failed(err: grpc.ServiceError): void {
+    if (err.details === REMOVED_MESSAGE) this.t.opts.handler.onRemoved?.();
+    this.failures++;
+    if (this.failures === 1 || this.failures % 50 === 0) {
+      this.t.opts.log.warn('failed to send to peer', { 'remote-peer-id': this.id.toString(16), error: err.message, failures: this.failures });
+    }
+    this.t.opts.handler.onUnreachable(this.id);
+    if (this.urls.length > 1) {
+      this.client?.close();
+      this.client = undefined;
+      this.urlIndex++;
+    }
+    const delay = Math.min(1000, 100 * 2 ** Math.min(this.failures - 1, 4));
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.pump();
+    }, delay);
+  }
+
+  /** The fallback for peers without Stream: one unary Send in flight. */
+  private pumpUnary(probe: boolean): void {
+    if (this.unaryInflight) return;
+    if (this.tlsStale()) {
+      this.client?.close();
+      this.client = undefined;
+    }
+    const { batch, bytes } = this.takeBatch();
+    if (batch.length === 0 && !probe) return;
+    this.unaryInflight = true;
+    const started = process.hrtime.bigint();
     const client = this.getClient() as grpc.Client & { Send: Function };
-    client.Send(req, { deadline: Date.now() + 5000 }, (err: grpc.ServiceError | null) => {
-      this.inflight = false;
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      this.t.opts.onSent?.(this.id, !err, seconds);
-      if (err) {
-        this.failures++;
-        if (this.failures === 1 || this.failures % 50 === 0) {
-          this.t.opts.log.warn('failed to send to peer', { 'remote-peer-id': this.id.toString(16), error: err.message, failures: this.failures });
-        }
-        this.t.opts.handler.onUnreachable(this.id);
-        if (this.urls.length > 1) {
-          this.client?.close();
-          this.client = undefined;
-          this.urlIndex++;
-        }
-        const delay = Math.min(1000, 100 * 2 ** Math.min(this.failures - 1, 4));
-        this.timer = setTimeout(() => {
-          this.timer = undefined;
-          this.pump();
-        }, delay);
-        return;
-      }
-      if (this.failures > 0) this.t.opts.log.info('peer became reachable', { 'remote-peer-id': this.id.toString(16) });
-      this.failures = 0;
+    client.Send(this.request(batch), { deadline: Date.now() + 5000 }, (err: grpc.ServiceError | null) => {
+      this.unaryInflight = false;
+      this.t.opts.onSent?.(this.id, !err, Number(process.hrtime.bigint() - started) / 1e9, bytes);
+      if (this.closed) return;
+      if (err) return this.failed(err);
+      this.reachable();
       this.pump();
     });
   }
@@ -167,6 +399,7 @@ class PeerSender {
   close(): void {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    this.dropStream();
     this.client?.close();
     this.queue = [];
   }
@@ -175,10 +408,32 @@ class PeerSender {
 /** Peer transport: a gRPC server on the peer URLs and one sender per peer. */
 export class Transport {
   private readonly senders = new Map<bigint, PeerSender>();
+  /** Peers' open Stream calls (ended on close). */
+  private readonly streams = new Set<grpc.ServerDuplexStream<unknown, unknown>>();
   private server: grpc.Server | undefined;
+  private reloader: TlsReloader | undefined;
+  private readonly tlsListeners: Array<{ server: import('node:tls').Server; detach: () => void }> = [];
+  private injector: ReturnType<grpc.Server['createConnectionInjector']> | undefined;
+
+  /** The reloader of the peer-* certificate files (https peers only), created on first use. */
+  peerTlsReloader(): TlsReloader | undefined {
+    const t = this.opts.tls;
+    if (!this.reloader && t.certFile && t.keyFile) {
+      try {
+        this.reloader = acquireTlsReloader(t, this.opts.log);
+      } catch {
+        return undefined; // serverCredentials / peerChannelCredentials report the unreadable file
+      }
+    }
+    return this.reloader;
+  }
+
+  private readonly prober: NodeJS.Timeout;
 
   constructor(readonly opts: TransportOptions) {
     for (const [id, urls] of opts.peers) if (id !== opts.selfId) this.senders.set(id, new PeerSender(id, urls, this));
+    this.prober = setInterval(() => { for (const s of this.senders.values()) s.probe(); }, PROBE_INTERVAL_MS);
+    this.prober.unref();
   }
 
   /** Listen on the peer URLs. Rejects when a port cannot be bound. */
@@ -187,25 +442,60 @@ export class Transport {
     const svc = (raftPackage().Transport as grpc.ServiceClientConstructor).service;
     server.addService(svc, {
       Send: (call: grpc.ServerUnaryCall<any, any>, cb: grpc.sendUnaryData<any>) => {
-        const b = call.request as { cluster_id: string; from: string; to: string; messages: WireMessage[] };
-        if (BigInt(b.cluster_id) !== this.opts.clusterId || BigInt(b.to) !== this.opts.selfId) {
-          cb({ code: grpc.status.FAILED_PRECONDITION, details: `cluster ID mismatch or wrong member (got cluster ${BigInt(b.cluster_id).toString(16)} to ${BigInt(b.to).toString(16)})` });
-          return;
-        }
-        try {
-          this.opts.handler.onMessages(b.messages.map(messageFromWire));
-        } catch (e) {
-          cb({ code: grpc.status.INTERNAL, details: (e as Error).message });
-          return;
-        }
-        cb(null, {});
+        const refused = this.deliver(call.request as WireBatch);
+        if (refused) cb(refused);
+        else cb(null, {});
+      },
+      Stream: (call: grpc.ServerDuplexStream<any, any>) => {
+        let done = false;
+        this.streams.add(call);
+        call.on('close', () => this.streams.delete(call));
+        call.on('data', (b: WireBatch) => {
+          if (done) return;
+          const refused = this.deliver(b);
+          if (refused) {
+            done = true;
+            call.emit('error', refused);
+            return;
+          }
+          call.write({});
+        });
+        call.on('end', () => {
+          this.streams.delete(call);
+          if (!done) call.end();
+        });
+        call.on('error', () => this.streams.delete(call)); // the sender went away: it reconnects
+        call.on('cancelled', () => this.streams.delete(call));
       },
       MemberInfo: (_call: grpc.ServerUnaryCall<any, any>, cb: grpc.sendUnaryData<any>) => {
         const info = this.opts.handler.memberInfo();
-        cb(null, { cluster_id: this.opts.clusterId.toString(), member_id: this.opts.selfId.toString(), name: info.name, client_urls: info.clientUrls });
+        cb(null, {
+          cluster_id: this.opts.clusterId.toString(), member_id: this.opts.selfId.toString(), name: info.name, client_urls: info.clientUrls,
+          members: (info.members ?? []).map(memberToWire), bootstrap_members: (info.bootstrapMembers ?? []).map(memberToWire),
+          progress: [...(info.progress ?? new Map<bigint, number>())].map(([id, match]) => ({ id: id.toString(), match: String(match) })),
+          leader: (info.leader ?? 0n).toString(),
+        });
       },
     });
+    for (const s of this.opts.services ?? []) server.addService(s.definition, s.impl);
     for (const url of urls) {
+      if (url.startsWith('https:')) {
+        serverCredentials(url, this.opts.tls, 'peer-'); // ConfigError naming the flag when a file is unreadable
+        const reloader = this.peerTlsReloader()!;
+        this.injector ??= server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+        const injector = this.injector;
+        const l = reloadingTlsServer(reloader, this.opts.tls.clientCertAuth, (sock) => {
+          sock.setNoDelay(true);
+          injector.injectConnection(sock);
+        });
+        this.tlsListeners.push(l);
+        const u = new URL(url);
+        await new Promise<void>((resolve, reject) => {
+          l.server.once('error', (e) => reject(new Error(`cannot listen on peer URL ${url}: ${e.message}`)));
+          l.server.listen(Number(u.port), u.hostname.replace(/^\[|\]$/g, ''), () => resolve());
+        });
+        continue;
+      }
       await new Promise<void>((resolve, reject) =>
         server.bindAsync(hostPort(url), serverCredentials(url, this.opts.tls, 'peer-'), (err) =>
           err ? reject(new Error(`cannot listen on peer URL ${url}: ${err.message}`)) : resolve(),
@@ -215,16 +505,87 @@ export class Transport {
     this.server = server;
   }
 
+  /** Check and hand a received batch to the node; the refusal to answer with, if any. */
+  private deliver(b: WireBatch): Partial<grpc.StatusObject> | undefined {
+    if (BigInt(b.cluster_id) !== this.opts.clusterId || BigInt(b.to) !== this.opts.selfId) {
+      return { code: grpc.status.FAILED_PRECONDITION, details: `cluster ID mismatch or wrong member (got cluster ${BigInt(b.cluster_id).toString(16)} to ${BigInt(b.to).toString(16)})` };
+    }
+    if (this.opts.handler.isRemoved?.(BigInt(b.from))) return { code: grpc.status.FAILED_PRECONDITION, details: REMOVED_MESSAGE };
+    try {
+      const msgs = (b.messages ?? []).map(messageFromWire);
+      this.opts.onReceived?.(BigInt(b.from), msgs.reduce((n, m) => n + messageBytes(m), 0));
+      if (msgs.length > 0) this.opts.handler.onMessages(msgs);
+    } catch (e) {
+      return { code: grpc.status.INTERNAL, details: (e as Error).message };
+    }
+    return undefined;
+  }
+
   /** Queue messages for their destinations; never blocks. Messages to unknown members are dropped. */
   send(msgs: Message[]): void {
     for (const m of msgs) this.senders.get(m.to)?.push(m);
   }
 
+  /** Start sending to a member added at runtime (no-op for itself or a known peer). */
+  addPeer(id: bigint, urls: string[]): void {
+    if (id === this.opts.selfId || this.senders.has(id)) return;
+    this.senders.set(id, new PeerSender(id, [...urls], this));
+    this.opts.log.info('added remote peer', { 'remote-peer-id': id.toString(16), 'remote-peer-urls': urls });
+  }
+
+  /** Stop sending to a removed member; its queued messages are dropped. */
+  removePeer(id: bigint): void {
+    const s = this.senders.get(id);
+    if (!s) return;
+    s.close();
+    this.senders.delete(id);
+    this.opts.log.info('removed remote peer', { 'remote-peer-id': id.toString(16) });
+  }
+
+  /** Switch a peer to new URLs (MemberUpdate). */
+  updatePeer(id: bigint, urls: string[]): void {
+    this.senders.get(id)?.setUrls(urls);
+  }
+
+  /** Whether a batch reached `id` within the last `withinMs` ms (etcd's "active" peer). Itself is always active. */
+  isActive(id: bigint, withinMs: number): boolean {
+    if (id === this.opts.selfId) return true;
+    const s = this.senders.get(id);
+    return s !== undefined && s.lastOk > 0 && Date.now() - s.lastOk <= withinMs;
+  }
+
+  /** The cluster ID to stamp and check (a joining member learns it before it starts sending). */
+  setClusterId(id: bigint): void {
+    (this.opts as { clusterId: bigint }).clusterId = id;
+  }
+
   /** Stop sending and listening. */
   async close(): Promise<void> {
+    clearInterval(this.prober);
     for (const s of this.senders.values()) s.close();
+    for (const l of this.tlsListeners.splice(0)) {
+      l.server.close();
+      l.detach();
+    }
+    // peers' long-lived streams would keep tryShutdown waiting: end them (the peers reconnect or give up)
+    for (const call of this.streams) {
+      call.on('error', () => undefined);
+      call.end();
+    }
+    this.streams.clear();
     const server = this.server;
-    if (server) await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    if (server) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 1000);
+        server.tryShutdown(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
     server?.forceShutdown();
+    this.injector?.destroy();
+    if (this.reloader) releaseTlsReloader(this.reloader);
+    this.reloader = undefined;
   }
 }

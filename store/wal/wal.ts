@@ -93,6 +93,8 @@ export class Wal {
   private queue: Promise<void> = Promise.resolve();
   private failed?: Error;
   private closed = false;
+  /** The last write was not followed by fdatasync (save with sync: false). */
+  private unsynced = false;
 
   private constructor(
     /** The WAL directory. */
@@ -238,17 +240,24 @@ export class Wal {
    * Appends `entries` (which may overwrite a suffix of the log) and then `hardState`, as one buffer with
    * one write and one fdatasync; resolves once durable. Both empty: resolves at once, nothing written.
    * Calls are serialised in call order. After a failed save the WAL refuses further saves (the node must stop).
+   *
+   * `opts.sync === false` (etcd's raft.MustSync false: no entries, term and vote unchanged, only the commit index
+   * moved) writes without fdatasync and resolves once the write is issued: the record becomes durable with the
+   * next synced save (fdatasync covers the whole file) or on close. A crash may lose it (replay then sees an
+   * older commit index, which Raft re-learns) or tear it (the torn tail is cut on open). Never skipped when the
+   * write is followed by a segment cut, so only the last segment can end in an unsynced record.
    * @throws Error when closed or after an earlier failure; fs errors from write/fdatasync.
    */
-  save(hardState: HardState | undefined, entries: Entry[]): Promise<void> {
+  save(hardState: HardState | undefined, entries: Entry[], opts: { sync?: boolean } = {}): Promise<void> {
     const records: WalRecord[] = entries.map((entry) => ({ type: RecordType.Entry, entry }));
     if (hardState) records.push({ type: RecordType.HardState, hardState });
     if (records.length === 0) return Promise.resolve();
+    const sync = opts.sync !== false || entries.length > 0;
     return this.enqueue(async () => {
       // state first: a cut inside append() names the next segment and repeats the hard state from it
       if (entries.length) this.last = entries[entries.length - 1]!.index;
       if (hardState) this.hardState = hardState;
-      await this.append(records);
+      await this.append(records, sync);
     });
   }
 
@@ -285,11 +294,12 @@ export class Wal {
     }).then(() => removed);
   }
 
-  /** Waits for pending saves, then closes the segment file. Idempotent. */
+  /** Waits for pending saves, syncs an unsynced tail (save with sync: false), then closes the segment file. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.queue.catch(() => undefined);
+    if (this.unsynced && !this.failed) await this.fh.datasync().catch(() => undefined);
     await this.fh.close();
   }
 
@@ -308,14 +318,20 @@ export class Wal {
     return run;
   }
 
-  private async append(records: WalRecord[]): Promise<void> {
+  private async append(records: WalRecord[], sync = true): Promise<void> {
     const buf = encodeRecords(records);
     await writeFully(this.fh, buf, this.offset);
-    const t0 = performance.now();
-    await this.fh.datasync();
-    this.onFsync?.((performance.now() - t0) / 1000);
     this.offset += buf.length;
-    if (this.offset >= this.segmentBytes) await this.cut();
+    const cutting = this.offset >= this.segmentBytes;
+    if (sync || cutting) {
+      const t0 = performance.now();
+      await this.fh.datasync();
+      this.onFsync?.((performance.now() - t0) / 1000);
+      this.unsynced = false;
+    } else {
+      this.unsynced = true;
+    }
+    if (cutting) await this.cut();
   }
 
   /** Starts segment seq+1 named after the next expected index; it opens with metadata, hard state, snapshot. */

@@ -41,7 +41,7 @@ test('config: exactly etcd\'s keys with the member\'s values', () => {
       'cert-file': '/etc/etcd/pki/peer.pem',
       'key-file': '/etc/etcd/pki/peer-key.pem',
       'trusted-ca-file': '/etc/etcd/pki/ca.pem',
-      'peer-client-cert-auth': true,
+      'client-cert-auth': true,
     },
   });
   assert.equal(parse(renderMemberFiles(inv, inv.hosts[1], { clusterState: 'existing' }).config)['initial-cluster-state'], 'existing');

@@ -3,10 +3,13 @@
  * 2 bad input. Errors are converted once, in `describeError`.
  */
 import { Command, CommanderError } from 'commander';
+import { registerBackup } from './backup.js';
+import { registerCerts } from './certs.js';
 import { registerEnv } from './env.js';
 import { EXIT_BAD_INPUT, EXIT_OK, describeError } from './errors.js';
 import { registerLab } from './lab.js';
 import { registerProvision } from './provision.js';
+import { registerRunbook } from './runbook.js';
 import { registerStatus } from './status.js';
 
 /** Builds the program (without running it). */
@@ -20,6 +23,9 @@ export function buildProgram(): Command {
   registerEnv(program);
   registerStatus(program);
   registerLab(program);
+  registerCerts(program);
+  registerRunbook(program);
+  registerBackup(program);
   return program;
 }
 

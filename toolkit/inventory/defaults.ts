@@ -3,7 +3,7 @@
  */
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import type { RawInventory } from './raw.js';
+import type { RawInventory, RawSsh } from './raw.js';
 import type { HostSpec, Inventory, SshSettings, StoreSettings } from './types.js';
 
 /** Default values applied when a key is absent. Units: ms, bytes, days. */
@@ -58,6 +58,7 @@ export function applyDefaults(raw: RawInventory, file: string): Inventory {
     connectTimeoutMs: s['connect-timeout'] ?? DEFAULTS.sshConnectTimeoutMs,
   };
   if (s['private-key'] !== undefined) ssh.privateKey = resolveLocalPath(s['private-key'], file);
+  applySshExtras(ssh, s, file);
   const p = raw.pki ?? {};
   const inv: Inventory = {
     file,
@@ -75,7 +76,8 @@ export function applyDefaults(raw: RawInventory, file: string): Inventory {
     ssh,
     pki: {
       dir: resolveLocalPath(p.dir ?? `~/.quorum/${name}/pki`, file),
-      certDays: p['cert-days'] ?? DEFAULTS.certDays,
+      // cert-minutes (short lifetimes) overrides cert-days; certDays may then be fractional
+      certDays: p['cert-minutes'] !== undefined ? p['cert-minutes'] / 1440 : p['cert-days'] ?? DEFAULTS.certDays,
     },
     hosts: raw.hosts.map((h, i): HostSpec => {
       const hs = h.overrides?.ssh ?? {};
@@ -86,6 +88,7 @@ export function applyDefaults(raw: RawInventory, file: string): Inventory {
       };
       const key = hs['private-key'] !== undefined ? resolveLocalPath(hs['private-key'], file) : ssh.privateKey;
       if (key !== undefined) hostSsh.privateKey = key;
+      applySshExtras(hostSsh, { ...pickSshExtras(ssh), ...(hs['jump-host'] !== undefined ? { 'jump-host': hs['jump-host'] } : {}) }, file, ssh);
       return { name: h.name, address: h.address, ssh: hostSsh, store: effectiveStore(raw, i) };
     }),
   };
@@ -93,4 +96,28 @@ export function applyDefaults(raw: RawInventory, file: string): Inventory {
   if (p['ca-csr'] !== undefined) inv.pki.caCsr = resolveLocalPath(p['ca-csr'], file);
   if (p['ca-config'] !== undefined) inv.pki.caConfig = resolveLocalPath(p['ca-config'], file);
   return inv;
+}
+
+/** The cluster-level ssh extras as raw keys (hosts inherit them; `jump-host` may be overridden per host). */
+function pickSshExtras(ssh: SshSettings): RawSsh {
+  const r: RawSsh = {};
+  if (ssh.jumpHost) r['jump-host'] = `${ssh.jumpHost.user}@${ssh.jumpHost.address}:${ssh.jumpHost.port}`;
+  if (ssh.knownHosts !== undefined) r['known-hosts'] = ssh.knownHosts;
+  if (ssh.useAgent !== undefined) r['use-agent'] = ssh.useAgent;
+  if (ssh.sudoPasswordPrompt !== undefined) r['sudo-password-prompt'] = ssh.sudoPasswordPrompt;
+  if (ssh.forks !== undefined) r.forks = ssh.forks;
+  return r;
+}
+
+/** Sets jump host, known_hosts, agent, sudo prompt and forks on `out` from raw `s` (schema-checked). */
+function applySshExtras(out: SshSettings, s: RawSsh, file: string, base: SshSettings = out): void {
+  const j = s['jump-host'];
+  if (j !== undefined) {
+    const m = /^(?:([^@]+)@)?([^:]+)(?::(\d+))?$/.exec(j)!;
+    out.jumpHost = { user: m[1] ?? base.user, address: m[2]!, port: m[3] ? Number(m[3]) : 22 };
+  }
+  if (s['known-hosts'] !== undefined) out.knownHosts = resolveLocalPath(s['known-hosts'], file);
+  if (s['use-agent'] !== undefined) out.useAgent = s['use-agent'];
+  if (s['sudo-password-prompt'] !== undefined) out.sudoPasswordPrompt = s['sudo-password-prompt'];
+  if (s.forks !== undefined) out.forks = s.forks;
 }

@@ -26,7 +26,7 @@ export { isIPv4, isRfc1123Label } from './semantic.js';
  *   YAML syntax errors first (all of them); otherwise schema problems (unknown keys with a suggestion,
  *   wrong types, missing keys); otherwise semantic problems (see `semanticProblems`).
  */
-export function parseInventory(text: string, file: string): Inventory {
+export function parseInventory(text: string, file: string, opts: { allowEven?: boolean } = {}): Inventory {
   const abs = resolve(file);
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: true });
@@ -44,7 +44,7 @@ export function parseInventory(text: string, file: string): Inventory {
   const schema = schemaProblems(data, abs, doc, lc);
   if (schema.length > 0) throw new InventoryError(schema);
   const raw = data as RawInventory;
-  const semantic = semanticProblems(raw, abs, doc, lc);
+  const semantic = semanticProblems(raw, abs, doc, lc, opts);
   if (semantic.length > 0) throw new InventoryError(semantic.sort((a, b) => a.line - b.line || a.col - b.col));
   return applyDefaults(raw, abs);
 }
@@ -53,7 +53,7 @@ export function parseInventory(text: string, file: string): Inventory {
  * Read, parse and validate the inventory file at `path` (see `parseInventory`).
  * @throws InventoryError also when the file cannot be read (reported at line 1, column 1).
  */
-export function loadInventory(path: string): Inventory {
+export function loadInventory(path: string, opts: { allowEven?: boolean } = {}): Inventory {
   const abs = resolve(path);
   let text: string;
   try {
@@ -63,5 +63,5 @@ export function loadInventory(path: string): Inventory {
     throw new InventoryError([{ file: abs, line: 1, col: 1, path: '', message: `cannot read the inventory (${code})`,
       fix: code === 'ENOENT' ? 'check the path given with -i' : 'check the file permissions' }]);
   }
-  return parseInventory(text, abs);
+  return parseInventory(text, abs, opts);
 }

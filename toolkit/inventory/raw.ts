@@ -10,6 +10,12 @@ export interface RawSsh {
   'private-key'?: string;
   /** ms */
   'connect-timeout'?: number;
+  /** `[user@]host[:port]` */
+  'jump-host'?: string;
+  'known-hosts'?: string;
+  'use-agent'?: boolean;
+  'sudo-password-prompt'?: boolean;
+  'forks'?: number;
 }
 
 /** Store settings a host may override. */
@@ -39,6 +45,6 @@ export interface RawInventory {
     'release'?: string;
   };
   ssh?: RawSsh;
-  pki?: { 'dir'?: string; 'ca-csr'?: string; 'ca-config'?: string; 'cert-days'?: number };
+  pki?: { 'dir'?: string; 'ca-csr'?: string; 'ca-config'?: string; 'cert-days'?: number; 'cert-minutes'?: number };
   hosts: RawHost[];
 }

@@ -29,7 +29,7 @@ export const MAX_ELECTION_TIMEOUT_MS = 50000;
  * settings election-timeout >= 5 x heartbeat-interval and <= 50000 ms (etcd's tuning guide and
  * server checks); client, peer and metrics ports are distinct.
  */
-export function semanticProblems(raw: RawInventory, file: string, doc: Document, lc: LineCounter): InventoryProblem[] {
+export function semanticProblems(raw: RawInventory, file: string, doc: Document, lc: LineCounter, opts: { allowEven?: boolean } = {}): InventoryProblem[] {
   const out: InventoryProblem[] = [];
   const add = (path: string, message: string, fix: string) => out.push({ file, ...locate(doc, lc, path), path, message, fix });
 
@@ -62,8 +62,8 @@ export function semanticProblems(raw: RawInventory, file: string, doc: Document,
   const n = raw.hosts.length;
   if (n > 7) {
     add('/hosts', `${n} members is more than 7`, 'use 3, 5 or 7 members: larger clusters replicate every write to more members and tolerate no more than they need');
-  } else if (n % 2 === 0) {
-    add('/hosts', `${n} members is an even count`, `use ${[n - 1, n + 1].filter((x) => x >= 3 && x <= 7).join(' or ')} members (odd: 3, 5 or 7): an even count tolerates no more failures than one fewer member`);
+  } else if (n % 2 === 0 && !opts.allowEven) {
+    add('/hosts', `${n} members is an even count`, `use ${[n - 1, n + 1].filter((x) => x >= 3 && x <= 7).join(' or ')} members (odd: 3, 5 or 7): an even count tolerates no more failures than one fewer member (or pass --allow-even)`);
   }
 
   // Timing: check the cluster level once, then each host whose overrides change the pair.

@@ -14,6 +14,16 @@ export interface SshSettings {
   privateKey?: string;
   /** Connect timeout, ms (default 10000). */
   connectTimeoutMs: number;
+  /** Bastion (`ssh.jump-host: [user@]host[:port]`); user and key default to this host's. */
+  jumpHost?: { address: string; port: number; user: string };
+  /** Absolute path of the known_hosts file pinning host keys; undefined = keys not checked. */
+  knownHosts?: string;
+  /** Offer agent keys beside `privateKey` (default false; without privateKey the agent is used anyway). */
+  useAgent?: boolean;
+  /** Prompt once per run for the login user's sudo password (default false: passwordless sudo). */
+  sudoPasswordPrompt?: boolean;
+  /** Parallel SSH operations limit (`ssh.forks`, `--forks`); undefined = unbounded. */
+  forks?: number;
 }
 
 /** Store settings, per cluster, overridable per host. Names follow etcd's config-file keys. */
@@ -69,7 +79,7 @@ export interface Inventory {
     caCsr?: string;
     /** Optional cfssl ca-config.json (profiles, expiry). */
     caConfig?: string;
-    /** Lifetime of leaf certificates, days (default 365). */
+    /** Lifetime of leaf certificates, days (default 365); fractional when the inventory gives `cert-minutes`. */
     certDays: number;
   };
   hosts: HostSpec[];

@@ -7,3 +7,4 @@ export { ensureCert, issueCert, reuseBlocker, DEFAULT_USAGES, DEFAULT_CERT_DAYS,
 export { readCertInfo, type CertInfo, type ExtKeyUsage } from './info.js';
 export { readCsrJson, readCaConfigJson, durationToDays, type Profile, type CfsslCsr, type CfsslCaConfig, type SigningPolicy } from './cfssl.js';
 export { PkiError } from './errors.js';
+export { splitPemBundle, joinPemBundle, bundleInfo, signedBy } from './bundle.js';

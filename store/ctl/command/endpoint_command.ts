@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import { StoreError } from '../../client/client.js';
+import { hashKV } from '../../client/maintenance.js';
 import { CtlError, clientFor, errorMessage, globals, headerJson, withClient, type Globals } from '../global.js';
 import { RawJson, formatGoDuration, goJson, humanizeBytes, oe, renderStatusTable, renderTable, type StatusRow } from '../printer.js';
 
@@ -105,6 +106,39 @@ export function endpointCommand(out: (s: string) => void, err: (s: string) => vo
         }
       }
       if (failed && rows.length === 0) throw new CtlError('no endpoint status available');
+    });
+  ep.command('hashkv')
+    .description('Prints the KV history hash for each endpoint in --endpoints')
+    .option('--cluster', 'use all endpoints from the cluster member list')
+    .option('--rev <rev>', 'maximum revision to hash (default: all revisions)', '0')
+    .action(async (o: { cluster?: boolean; rev: string }, cmd: Command) => {
+      const g = globals(cmd);
+      if (!/^-?\d+$/.test(o.rev)) throw new CtlError(`invalid argument "${o.rev}" for "--rev" flag: strconv.ParseInt: parsing "${o.rev}": invalid syntax`);
+      const eps = await endpointsOf(g, !!o.cluster);
+      const list: { ep: string; r: Awaited<ReturnType<typeof hashKV>> }[] = [];
+      let failure: unknown;
+      for (const e of eps) {
+        const c = clientFor(g, e);
+        try {
+          list.push({ ep: e, r: await hashKV(c, Number(o.rev)) });
+        } catch (x) {
+          failure = x;
+          err(`Failed to get the hash of endpoint ${e} (${errorMessage(x)})\n`);
+        } finally {
+          c.close();
+        }
+      }
+      if (g.writeOut === 'json') {
+        out(goJson(list.map(({ ep: e, r }) => ({
+          Endpoint: e,
+          HashKV: { header: headerJson(r.header), hash: oe(r.hash), compact_revision: oe(r.compactRevision) },
+        }))) + '\n');
+      } else if (g.writeOut === 'table') {
+        out(renderTable(['endpoint', 'hash'], list.map(({ ep: e, r }) => [e, String(r.hash)])));
+      } else {
+        for (const { ep: e, r } of list) out(`${e}, ${r.hash}\n`);
+      }
+      if (failure !== undefined) throw new CtlError(errorMessage(failure));
     });
   return ep;
 }

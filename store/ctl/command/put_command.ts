@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { CtlError, globals, headerJson, withClient } from '../global.js';
 import { goJson } from '../printer.js';
 import { kvJson, kvLines } from './kv_print.js';
+import { parseLeaseId } from './lease_command.js';
 
 export function putCommand(out: (s: string) => void): Command {
   return new Command('put')
@@ -15,8 +16,8 @@ export function putCommand(out: (s: string) => void): Command {
       const g = globals(cmd);
       if (key === undefined) throw new CtlError('put command needs 1 argument and input from stdin or 2 arguments');
       if (value === undefined) throw new CtlError('put command needs 1 argument and input from stdin or 2 arguments');
-      if (opts.lease !== '0') throw new CtlError('leases are not supported by quorumctl yet');
-      const r = await withClient(g, (c) => c.putFull(key, value, { prevKv: opts.prevKv }));
+      const lease = opts.lease === '0' ? 0n : parseLeaseId(opts.lease, 'bad lease ID');
+      const r = await withClient(g, (c) => c.putFull(key, value, { prevKv: opts.prevKv, lease }));
       if (g.writeOut === 'json') {
         out(goJson({ header: headerJson(r.header), prev_kv: r.prevKv ? kvJson(r.prevKv) : undefined }) + '\n');
         return;

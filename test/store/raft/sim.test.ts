@@ -56,3 +56,31 @@ for (const nodes of [3, 5]) {
     });
   });
 }
+
+describe('raft simulation with membership changes and leadership transfers', () => {
+  const seeds = ONLY !== undefined ? [ONLY] : Array.from({ length: Math.max(1, Math.floor(SEEDS / 2)) }, (_, i) => 1000 + i);
+  it(`${seeds.length} seeds x ${STEPS} ticks: add learner / promote / remove / transfer keep every safety check; heal -> liveness`, () => {
+    const totals = { commits: 0, confChanges: 0, removed: 0, transfers: 0, snapshots: 0 };
+    for (const seed of seeds) {
+      const sim = new Simulation({ seed, nodes: 3, ...variant(seed), membershipRate: 0.02 });
+      try {
+        sim.run(STEPS);
+        sim.runLiveness(1500);
+      } catch (e) {
+        if (e instanceof SimFailure) throw e;
+        throw new Error(`seed ${seed} (membership) at tick ${sim.now}: ${(e as Error).stack ?? String(e)}`);
+      }
+      totals.commits += sim.acked.size;
+      totals.confChanges += sim.stats.confChanges;
+      totals.removed += sim.stats.removed;
+      totals.transfers += sim.stats.transfers;
+      totals.snapshots += sim.stats.snapshotsSent;
+    }
+    if (ONLY === undefined) {
+      assert.ok(totals.confChanges > seeds.length * 5, `conf changes proposed ${totals.confChanges}`);
+      assert.ok(totals.removed > 0, `members removed ${totals.removed}`);
+      assert.ok(totals.transfers > 0, `transfers ${totals.transfers}`);
+    }
+    console.log(`# membership: ${JSON.stringify(totals)}`);
+  });
+});

@@ -13,10 +13,17 @@
  * plus linearizable reads: a read index covers every entry known committed when the read began.
  * `runLiveness` heals everything and checks that a leader emerges and that every acknowledged
  * (applied somewhere) value is applied everywhere.
+ * With `membershipRate` > 0 the leader also changes the configuration one server at a time (add a
+ * learner on a fresh ID, promote it, remove a member) and hands leadership over (TimeoutNow); members
+ * apply ConfChange entries as they apply them; a member that applied its own removal stops (etcd exits;
+ * its transport is closed), and liveness is checked over the final configuration.
  * Every failure message starts with the seed so the run can be replayed.
  */
 import {
+  ConfChangeType,
+  decodeConfChange,
   type Entry,
+  EntryType,
   type Message,
   MessageType,
   MemoryStorage,
@@ -52,6 +59,8 @@ export interface SimOptions {
   compactEvery?: number;
   /** Byte budget per append message (small values mean one entry per message). */
   maxSizePerMsg?: number;
+  /** Per-tick probability of a membership change or leadership transfer (0 = fixed membership). */
+  membershipRate?: number;
 }
 
 interface SimNode {
@@ -110,7 +119,10 @@ export class Simulation {
   readonly acked = new Set<string>();
   private nextValue = 0;
   private nextRead = 0;
-  stats = { delivered: 0, dropped: 0, crashes: 0, partitions: 0, snapshotsSent: 0, reads: 0, maxTerm: 0 };
+  stats = { delivered: 0, dropped: 0, crashes: 0, partitions: 0, snapshotsSent: 0, reads: 0, maxTerm: 0, confChanges: 0, transfers: 0, removed: 0 };
+  /** Members that applied their own removal: stopped for good, their messages dropped (etcd's transport). */
+  private readonly removedIds = new Set<NodeId>();
+  private nextNodeId = 0n;
 
   constructor(opts: SimOptions) {
     this.opts = {
@@ -127,17 +139,23 @@ export class Simulation {
       readRate: 0.05,
       compactEvery: 25,
       maxSizePerMsg: 64,
+      membershipRate: 0,
       ...opts,
     };
     this.rand = new Rand(opts.seed * 2654435761 + 1);
     this.dropRate = this.opts.dropRate;
     this.dupRate = this.opts.dupRate;
     this.ids = Array.from({ length: opts.nodes }, (_, i) => BigInt(i + 1));
-    for (const id of this.ids) {
-      const n: SimNode = { id, disk: new MemoryStorage(this.ids), rn: undefined, sm: new Map(), appliedIndex: 0, restartAt: 0 };
-      this.nodes.set(id, n);
-      this.boot(n);
-    }
+    for (const id of this.ids) this.addNode(id);
+    this.nextNodeId = BigInt(opts.nodes + 1);
+  }
+
+  /** Creates and boots a node whose disk starts from the bootstrap configuration (a joining member replays the log from there). */
+  private addNode(id: NodeId): SimNode {
+    const n: SimNode = { id, disk: new MemoryStorage(this.ids), rn: undefined, sm: new Map(), appliedIndex: 0, restartAt: 0 };
+    this.nodes.set(id, n);
+    this.boot(n);
+    return n;
   }
 
   fail(msg: string): never {
@@ -173,7 +191,8 @@ export class Simulation {
   // ---- network ----
 
   private connected(a: NodeId, b: NodeId): boolean {
-    return this.groups === undefined || this.groups.get(a) === this.groups.get(b);
+    if (this.removedIds.has(a) || this.removedIds.has(b)) return false;
+    return this.groups === undefined || (this.groups.get(a) ?? 0) === (this.groups.get(b) ?? 0);
   }
 
   private send(m: Message): void {
@@ -249,6 +268,15 @@ export class Simulation {
   private apply(n: SimNode, ents: Entry[]): void {
     for (const e of ents) {
       if (e.index !== n.appliedIndex + 1) this.fail(`node ${n.id} applied index ${e.index} after ${n.appliedIndex}`);
+      if (e.type === EntryType.ConfChange && n.rn !== undefined) {
+        const cc = decodeConfChange(e.data);
+        n.rn.applyConfChange(cc);
+        // Once any member applied a removal, the removed node's messages are dropped and it stops.
+        if (cc.type === ConfChangeType.RemoveNode && !this.removedIds.has(cc.nodeId)) {
+          this.removedIds.add(cc.nodeId);
+          this.stats.removed++;
+        }
+      }
       const key = `${e.term}|${dec.decode(e.data)}`;
       this.checkApplied(n, e.index, key);
       n.sm.set(e.index, key);
@@ -262,7 +290,8 @@ export class Simulation {
     if (every === 0 || n.rn === undefined) return;
     const snapIndex = n.disk.snapshot().meta.index;
     if (n.appliedIndex - snapIndex < every) return;
-    n.disk.createSnapshot(n.appliedIndex, this.ids, encodeSm(n.sm));
+    const cs = n.rn.confState();
+    n.disk.createSnapshot(n.appliedIndex, cs.voters, encodeSm(n.sm), cs.learners);
     // Keep a few entries below the snapshot so that slightly lagging followers need no snapshot.
     const keep = Math.max(n.appliedIndex - 5, n.disk.firstIndex());
     if (keep >= n.disk.firstIndex()) n.disk.compact(keep);
@@ -367,9 +396,10 @@ export class Simulation {
     if (this.groups !== undefined && this.now >= this.healAt) this.groups = undefined;
     if (this.groups === undefined && this.rand.float() < o.partitionRate) {
       this.groups = new Map();
-      const leader = this.ids.find((id) => this.nodes.get(id)!.rn?.raft.role === Role.Leader);
+      const all = [...this.nodes.keys()];
+      const leader = all.find((id) => this.nodes.get(id)!.rn?.raft.role === Role.Leader);
       const isolateLeader = leader !== undefined && this.rand.float() < 0.5;
-      for (const id of this.ids) {
+      for (const id of all) {
         const g = isolateLeader ? (id === leader ? 1 : 0) : this.rand.intn(2);
         this.groups.set(id, g);
       }
@@ -377,15 +407,65 @@ export class Simulation {
       this.stats.partitions++;
     }
     for (const n of this.nodes.values()) {
+      if (this.removedIds.has(n.id)) continue;
       if (n.rn === undefined && this.now >= n.restartAt) this.boot(n);
       else if (n.rn !== undefined && this.rand.float() < o.crashRate) this.crash(n);
     }
+    if (this.rand.float() < o.membershipRate) this.changeMembership();
     if (this.rand.float() < o.proposeRate) this.propose(this.randomUpNode());
     if (this.rand.float() < o.readRate) this.read(this.randomUpNode());
   }
 
+  /**
+   * One random reconfiguration at the current leader: add a learner on a fresh ID (at most 2 learners),
+   * promote a learner, remove a member (keeping at least 3 voters), or transfer leadership to a voter.
+   * The leader may silently refuse (a change still pending, a transfer under way): that is part of the test.
+   */
+  private changeMembership(): void {
+    const leader = [...this.nodes.values()].find((n) => n.rn?.raft.role === Role.Leader && !this.removedIds.has(n.id));
+    if (leader?.rn === undefined) return;
+    const cs = leader.rn.confState();
+    const pick = <T>(xs: T[]): T | undefined => (xs.length === 0 ? undefined : xs[this.rand.intn(xs.length)]);
+    const r = this.rand.intn(4);
+    let cc: { type: ConfChangeType; nodeId: NodeId } | undefined;
+    if (r === 0 && cs.learners.length < 2 && cs.voters.length + cs.learners.length < this.opts.nodes + 2) {
+      const id = this.nextNodeId++;
+      this.addNode(id);
+      cc = { type: ConfChangeType.AddLearnerNode, nodeId: id };
+    } else if (r === 1) {
+      const id = pick(cs.learners);
+      if (id !== undefined) cc = { type: ConfChangeType.AddNode, nodeId: id };
+    } else if (r === 2) {
+      const id = pick([...cs.voters, ...cs.learners]);
+      if (id !== undefined && (cs.learners.includes(id) || cs.voters.length > 3)) cc = { type: ConfChangeType.RemoveNode, nodeId: id };
+    } else {
+      const id = pick(cs.voters.filter((v) => v !== leader.id));
+      if (id !== undefined) {
+        leader.rn.transferLeader(id);
+        this.stats.transfers++;
+      }
+      return;
+    }
+    if (cc === undefined) return;
+    try {
+      leader.rn.proposeConfChange({ ...cc, context: enc.encode(`cc${this.stats.confChanges}`) });
+      this.stats.confChanges++;
+    } catch (e) {
+      if (!(e instanceof ProposalDroppedError)) throw e;
+    }
+  }
+
+  /** Members of the current configuration as the leader (or any live member) sees it. */
+  private currentMembers(): Set<NodeId> {
+    const live = [...this.nodes.values()].filter((n) => n.rn !== undefined && !this.removedIds.has(n.id));
+    const ref = live.find((n) => n.rn!.raft.role === Role.Leader) ?? live[0];
+    if (ref === undefined) return new Set();
+    const cs = ref.rn!.confState();
+    return new Set([...cs.voters, ...cs.learners]);
+  }
+
   private randomUpNode(): SimNode | undefined {
-    const up = [...this.nodes.values()].filter((n) => n.rn !== undefined);
+    const up = [...this.nodes.values()].filter((n) => n.rn !== undefined && !this.removedIds.has(n.id));
     return up.length === 0 ? undefined : up[this.rand.intn(up.length)];
   }
 
@@ -422,7 +502,7 @@ export class Simulation {
   step(): void {
     this.now++;
     if (this.faults) this.randomEvents();
-    for (const n of this.nodes.values()) n.rn?.tick();
+    for (const n of this.nodes.values()) if (!this.removedIds.has(n.id)) n.rn?.tick();
     for (let round = 0; ; round++) {
       if (round > 10000) this.fail('delivery did not settle within a tick');
       for (const n of this.nodes.values()) this.processReady(n);
@@ -459,11 +539,11 @@ export class Simulation {
     this.groups = undefined;
     this.dropRate = 0;
     this.dupRate = 0;
-    for (const n of this.nodes.values()) if (n.rn === undefined) this.boot(n);
+    for (const n of this.nodes.values()) if (n.rn === undefined && !this.removedIds.has(n.id)) this.boot(n);
     let finalValue: string | undefined;
     for (let t = 0; t < maxTicks; t++) {
       this.step();
-      const leader = [...this.nodes.values()].find((n) => n.rn?.raft.role === Role.Leader);
+      const leader = [...this.nodes.values()].find((n) => n.rn?.raft.role === Role.Leader && !this.removedIds.has(n.id));
       if (leader === undefined) continue;
       // A fresh write must commit; retry if the proposal was lost in a leader change.
       if (finalValue === undefined || (t % 100 === 99 && !this.acked.has(finalValue))) {
@@ -472,13 +552,14 @@ export class Simulation {
       }
       const want = [...this.acked];
       if (!this.acked.has(finalValue)) continue;
-      const allHave = [...this.nodes.values()].every((n) => {
+      const members = this.currentMembers();
+      const allHave = [...this.nodes.values()].filter((n) => members.has(n.id)).every((n) => {
         const vals = new Set([...n.sm.values()].map((k) => k.slice(k.indexOf('|') + 1)));
         return want.every((v) => vals.has(v));
       });
       if (allHave) return t;
     }
-    const st = [...this.nodes.values()].map((n) => {
+    const st = [...this.nodes.values()].filter((n) => n.rn !== undefined).map((n) => {
       const s = n.rn!.status();
       return `${n.id}: role ${Role[s.role]} term ${s.term} commit ${s.commit} applied ${n.appliedIndex} last ${s.lastIndex}`;
     });

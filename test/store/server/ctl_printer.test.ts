@@ -33,7 +33,7 @@ test('go-humanize byte sizes and Go durations', () => {
   assert.equal(parseGoDuration('dial-timeout', '2s'), 2000);
   assert.equal(parseGoDuration('dial-timeout', '1m30s'), 90000);
   assert.equal(parseGoDuration('dial-timeout', '500ms'), 500);
-  assert.throws(() => parseGoDuration('dial-timeout', '5'), /invalid duration "5"/);
+  assert.throws(() => parseGoDuration('dial-timeout', '5'), /invalid argument "5" for "--dial-timeout" flag: time: missing unit in duration "5"/);
 });
 
 test('JSON like Go: uint64 exact as bare numbers, bytes base64, undefined omitted', () => {

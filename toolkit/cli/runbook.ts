@@ -1,0 +1,93 @@
+/**
+ * `quorum runbook list`, `quorum runbook docs [--out DIR] [--check]` and
+ * `quorum runbook NAME -i FILE [--dry-run] [--member NAME] [--snapshot PATH] [--dest DIR] [--keep N]`
+ * (playbooks/runbooks): prints the plan, then acts one step at a time; exit 1 when refused or a step fails.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { sshConnectorFor } from '../connectors/inventory.js';
+import { loadInventory } from '../inventory/index.js';
+import { EXIT_FAILURE, ReportedFailure, UsageError } from './errors.js';
+
+/** The runbook names (kept here so `quorum --help` loads no playbook). */
+export const RUNBOOK_NAMES = ['backup', 'restore', 'replace-member', 'reset-member', 'recover-quorum', 'nospace'] as const;
+
+interface RunbookFlags { inventory: string; dryRun?: boolean; member?: string; snapshot?: string; dest?: string; keep?: string }
+
+/** Parses `--keep`: an integer >= 0. */
+export function parseKeep(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) throw new UsageError(`--keep must be a whole number >= 0, got ${JSON.stringify(v)}`);
+  return Number(v);
+}
+
+async function runOne(name: string, o: RunbookFlags): Promise<void> {
+  const keep = parseKeep(o.keep);
+  const inv = loadInventory(o.inventory);
+  const { runRunbook } = await import('../../playbooks/runbooks/index.js');
+  const { verifySnapshot } = await import('../../playbooks/backup/backup.js');
+  let snapshot;
+  if (o.snapshot) {
+    try {
+      const i = verifySnapshot(o.snapshot);
+      snapshot = { file: i.file, revision: i.revision, hash: i.hash };
+    } catch (e) {
+      process.stderr.write(`quorum: runbook ${name} refused: ${(e as Error).message}\n`);
+      throw new ReportedFailure(EXIT_FAILURE);
+    }
+  }
+  const provision = async () => {
+    const { provision: run } = await import('../../playbooks/provision/index.js');
+    const r = await run(inv, { connectorFor: sshConnectorFor });
+    if (r.errors.length) throw new Error(r.errors.map((e) => e.message).join('; '));
+  };
+  const r = await runRunbook(inv, name, {
+    now: new Date(), dryRun: !!o.dryRun, connectorFor: sshConnectorFor, provision,
+    ...(o.member ? { member: o.member } : {}), ...(snapshot ? { snapshot } : {}),
+    ...(o.dest ? { dest: o.dest } : {}), ...(keep !== undefined ? { keep } : {}),
+  });
+  if (r.plan.refused) {
+    process.stderr.write(`quorum: runbook ${name} refused, nothing was changed: ${r.plan.refused}\n`);
+    throw new ReportedFailure(EXIT_FAILURE);
+  }
+}
+
+/** Registers `runbook` and its subcommands on `program`. */
+export function registerRunbook(program: Command): void {
+  const rb = program.command('runbook').description('disaster recovery runbooks: plan, show, then act one step at a time behind health gates');
+  rb.command('list').description('list the runbooks and when to use each').action(async () => {
+    const { formatRunbookList } = await import('../../playbooks/runbooks/registry.js');
+    process.stdout.write(formatRunbookList());
+  });
+  rb.command('docs')
+    .description('write docs/runbooks/ (generated from the runbooks themselves); --check compares instead')
+    .option('--out <dir>', 'output directory', 'docs/runbooks')
+    .option('--check', 'exit 1 when the files in --out differ from the generated ones')
+    .action(async (o: { out: string; check?: boolean }) => {
+      const { generateRunbookDocs } = await import('../../playbooks/runbooks/docs.js');
+      const docs = generateRunbookDocs();
+      const stale = [...docs].filter(([f, text]) => !existsSync(join(o.out, f)) || readFileSync(join(o.out, f), 'utf8') !== text).map(([f]) => f);
+      if (o.check) {
+        if (stale.length) {
+          process.stderr.write(`quorum: ${stale.join(', ')} in ${o.out} differ from the runbooks (fix: quorum runbook docs --out ${o.out})\n`);
+          throw new ReportedFailure(EXIT_FAILURE);
+        }
+        return;
+      }
+      mkdirSync(o.out, { recursive: true });
+      for (const [f, text] of docs) writeFileSync(join(o.out, f), text);
+      process.stdout.write(`wrote ${docs.size} files to ${o.out}\n`);
+    });
+  for (const name of RUNBOOK_NAMES) {
+    const c = rb.command(name)
+      .description(`run the ${name} runbook (prints its plan first)`)
+      .requiredOption('-i, --inventory <file>', 'inventory YAML file')
+      .option('--dry-run', 'print the plan and change nothing');
+    if (name === 'replace-member' || name === 'reset-member') c.requiredOption('--member <name>', 'the member (inventory host name)');
+    if (name === 'restore') c.requiredOption('--snapshot <path>', 'the backup file to restore');
+    if (name === 'recover-quorum') c.option('--snapshot <path>', 'seed the new cluster from this backup instead of a survivor');
+    if (name === 'backup') c.option('--dest <dir>', 'backup directory (default ~/.quorum/<cluster>/backups)').option('--keep <n>', 'retention count (0 keeps all)', '48');
+    c.action(async (o: RunbookFlags) => runOne(name, o));
+  }
+}
