@@ -51,6 +51,29 @@ function hasZeroSector(buf: Uint8Array, start: number, end: number): boolean {
   return false;
 }
 
+/** Upper bound on the bytes checksummed while looking for a record after a suspected torn write. */
+const TAIL_SEARCH_CRC_BUDGET = 64 * 1024 * 1024;
+
+/**
+ * After a record whose length runs past the end of the last segment: is that really a torn final write, or a
+ * corrupted length field with good records behind it? A torn write is the file's last write, so no complete,
+ * checksummed record can start after the torn record's header. Returns the offset of the first complete,
+ * valid record found after `from`, or -1 (searching at most TAIL_SEARCH_CRC_BUDGET checksummed bytes).
+ */
+function validRecordAfter(buf: Uint8Array, view: DataView, from: number): number {
+  let budget = TAIL_SEARCH_CRC_BUDGET;
+  for (let p = from; p + HEADER_BYTES + 1 <= buf.length; p++) {
+    const len = view.getUint32(p, true);
+    const body = p + HEADER_BYTES;
+    if (len === 0 || body + len > buf.length) continue;
+    budget -= len;
+    if (budget < 0) return -1;
+    if (crc32c(buf, 0, body, body + len) !== view.getUint32(p + 4, true)) continue;
+    if (decodeRecord(buf, body, len)) return p;
+  }
+  return -1;
+}
+
 /**
  * Scans a segment's bytes. In the last segment (`isLast`), a record that runs past the end of the file, a
  * zero-filled tail, or a final record with a bad CRC and a zero-filled sector is a torn write: scanning stops
@@ -74,7 +97,13 @@ export function scanSegment(buf: Uint8Array, file: string, isLast: boolean): Sca
       throw new WalCorruptError(file, off, 'zero record length');
     }
     const body = off + HEADER_BYTES;
-    if (body + len > size) return stop(`record of ${len} bytes runs past the end of the file`);
+    if (body + len > size) {
+      const next = isLast ? validRecordAfter(buf, view, body) : -1;
+      if (next >= 0) {
+        throw new WalCorruptError(file, off, `record length ${len} runs past the end of the file, but a valid record follows at offset ${next}: the length field is corrupt`);
+      }
+      return stop(`record of ${len} bytes runs past the end of the file`);
+    }
     const want = view.getUint32(off + 4, true);
     if (crc32c(buf, 0, body, body + len) !== want) {
       if (isLast && hasZeroSector(buf, off, body + len)) return { records, end: off, torn: true };
