@@ -61,10 +61,10 @@ export interface ProvisionResult {
 export async function provision(inv: Inventory, opts: ProvisionOptions): Promise<ProvisionResult> {
   const out = opts.out ?? ((t: string) => { process.stdout.write(t); });
   const renderer = opts.renderer ?? defaultRenderer();
+  if (opts.offline && !opts.dryRun) throw new Error('--offline only plans: use it together with --dry-run');
   const release = opts.dryRun ? findReleaseForPlan(inv) : findRelease(inv);
   const pki = opts.dryRun ? await readClusterPki(inv) : await ensureClusterPki(inv);
   const inputs: ProvisionInputs = { inv, release, pki };
-  if (opts.offline && !opts.dryRun) throw new Error('--offline only plans: use it together with --dry-run');
   const gather = opts.offline
     ? async (_c: Connector, reqs: FactRequest[]) => freshHostFacts(reqs, 'debian')
     : gatherFacts;
