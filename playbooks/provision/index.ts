@@ -19,6 +19,8 @@ import { ensureClusterPki, readClusterPki } from './pki.js';
 import { membershipPhase } from './membership-live.js';
 import { findRelease, findReleaseForPlan } from './release.js';
 import { formatStatusTable } from './status.js';
+import { writeMonitoring } from '../monitoring/index.js';
+import { dirname, join } from 'node:path';
 
 /** Options of `provision`. */
 export interface ProvisionOptions {
@@ -127,6 +129,10 @@ export async function provision(inv: Inventory, opts: ProvisionOptions): Promise
       const results = await waitHealthy(inv, 'final', health);
       const table = formatStatusTable(results);
       out(table);
+      // The operator's side of monitoring: a Prometheus scrape config, alert rules and a dashboard for this
+      // cluster, beside its PKI directory (`quorum monitoring --out DIR` writes them anywhere).
+      const monitoring = writeMonitoring(inv, join(dirname(inv.pki.dir), 'monitoring'));
+      log(`monitoring: ${monitoring.scrape}, ${monitoring.rules}, ${monitoring.dashboard}`);
       out(recap.format());
       return { recap, plans, errors: [], table };
     } catch (e) {

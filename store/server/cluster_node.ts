@@ -36,6 +36,7 @@ import type { ServerConfig } from './config.js';
 import { status } from '@grpc/grpc-js';
 import { errors, EtcdError as EtcdErrorCtor, type EtcdError } from './errors.js';
 import type { Logger } from './log.js';
+import { memberChangeLine } from './log_fields.js';
 import type { MemberInfo } from './members.js';
 import { type MemberInfoAnswer, type PeerMember, type Transport, fetchMemberInfo } from './transport.js';
 
@@ -186,7 +187,8 @@ export class ClusterManager {
         if (want.voters.join() !== got.voters.join() || want.learners.join() !== got.learners.join()) raft.setConfState(want);
       }
       this.syncTransport(cc, c, oldUrls);
-      this.h.log.info('applied a configuration change', { type: ConfChangeType[cc.type], 'member-id': cc.nodeId.toString(16), index: e.index });
+      const line = memberChangeLine(cc.type, this.h.memberId(), { ...c.member, id: cc.nodeId }, c.promote, e.term, e.index);
+      this.h.log.info(line.msg, line.fields);
       if (cc.type === ConfChangeType.RemoveNode && cc.nodeId === this.h.memberId()) this.removedSelf = true;
     } else {
       this.h.log.warn('rejected a configuration change', { type: ConfChangeType[cc.type], 'member-id': cc.nodeId.toString(16), error: err.message });

@@ -32,6 +32,7 @@ import { isAuthOp } from './auth_request.js';
 import { Transport } from './transport.js';
 import { ClusterManager } from './cluster_node.js';
 import { installSnapshot } from './cluster_snapshot.js';
+import { leaderChangeLine, snapshotInstalledLine } from './log_fields.js';
 import { MaintenanceState } from './maintenance_state.js';
 import type { AlarmMember } from './alarm_store.js';
 import { decodeMvccSnapshot } from '../mvcc/snapshot.js';
@@ -278,6 +279,8 @@ export class QuorumNode {
     if (rd.snapshot) {
       // MsgSnap from the leader (e.g. a joining member, cluster_snapshot.ts): durable first, then the MVCC image
       await installSnapshot(this.cfg.dataDir, this.wal, this.mvcc, rd.snapshot);
+      const snapLine = snapshotInstalledLine(this.memberId, rd.snapshot.meta, this.appliedIndex);
+      this.log.info(snapLine.msg, snapLine.fields);
       this.appliedIndex = rd.snapshot.meta.index;
     }
     if (rd.hardState || rd.entries.length > 0) {
@@ -333,7 +336,9 @@ export class QuorumNode {
     if (changed) {
       if (lead !== NONE) this.metrics.leaderChanges.inc();
       this.lead = lead;
-      this.log.info(lead === NONE ? 'lost leader' : 'elected leader', { 'local-member-id': this.memberId, leader: lead, term: this.raft.status().term });
+      const st = this.raft.status();
+      const line = leaderChangeLine(this.memberId, lead, st.term, st.commit);
+      this.log.info(line.msg, line.fields);
       if (lead !== NONE) {
         const queued = this.noLeaderQueue;
         this.noLeaderQueue = [];

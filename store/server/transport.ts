@@ -10,6 +10,7 @@ import { raftPackage, serviceClient } from '../proto/load.js';
 import type { Entry, Message, MessageType, Snapshot } from '../raft/types.js';
 import type { TlsConfig } from './config.js';
 import type { Logger } from './log.js';
+import { peerFields } from './log_fields.js';
 import { hostPort, peerChannelCredentials, serverCredentials } from './tls.js';
 import { acquireTlsReloader, releaseTlsReloader, reloadingTlsServer, type TlsReloader } from './tls_reload.js';
 
@@ -334,7 +335,7 @@ class PeerSender {
   }
 
   private reachable(): void {
-    if (this.failures > 0) this.t.opts.log.info('peer became reachable', { 'remote-peer-id': this.id.toString(16) });
+    if (this.failures > 0) this.t.opts.log.info('peer became reachable', peerFields(this.t.opts.selfId, this.id));
     this.failures = 0;
     this.lastOk = Date.now();
   }
@@ -359,7 +360,7 @@ class PeerSender {
     if (err.details === REMOVED_MESSAGE) this.t.opts.handler.onRemoved?.();
     this.failures++;
     if (this.failures === 1 || this.failures % 50 === 0) {
-      this.t.opts.log.warn('failed to send to peer', { 'remote-peer-id': this.id.toString(16), error: err.message, failures: this.failures });
+      this.t.opts.log.warn('failed to send to peer', { ...peerFields(this.t.opts.selfId, this.id), error: err.message, failures: this.failures });
     }
     this.t.opts.handler.onUnreachable(this.id);
     if (this.urls.length > 1) {
@@ -530,7 +531,7 @@ export class Transport {
   addPeer(id: bigint, urls: string[]): void {
     if (id === this.opts.selfId || this.senders.has(id)) return;
     this.senders.set(id, new PeerSender(id, [...urls], this));
-    this.opts.log.info('added remote peer', { 'remote-peer-id': id.toString(16), 'remote-peer-urls': urls });
+    this.opts.log.info('added remote peer', { ...peerFields(this.opts.selfId, id), 'remote-peer-urls': urls });
   }
 
   /** Stop sending to a removed member; its queued messages are dropped. */
@@ -539,7 +540,7 @@ export class Transport {
     if (!s) return;
     s.close();
     this.senders.delete(id);
-    this.opts.log.info('removed remote peer', { 'remote-peer-id': id.toString(16) });
+    this.opts.log.info('removed remote peer', peerFields(this.opts.selfId, id));
   }
 
   /** Switch a peer to new URLs (MemberUpdate). */

@@ -69,6 +69,10 @@ test('provision turns the lab hosts into a healthy TLS cluster that etcdctl 3.4 
   const first = must(await q(['provision', '-i', inventory]), 'first provision');
   assert.match(first, /etcd-01\s*:\s*ok=\d+\s+changed=[1-9]\d*\s+failed=0/, 'first run changes etcd-01');
 
+  // The operator's monitoring files, beside the PKI directory: every member is a scrape target.
+  const scrape = readFileSync('/var/lib/quorum-lab/monitoring/prometheus.yml', 'utf8');
+  for (const h of hosts) assert.ok(scrape.includes(`${h.address}:2381`), `${h.name} is a scrape target`);
+
   const env = must(await q(['env', '-i', inventory]), 'quorum env');
   etcdctlEnv = { ...process.env };
   for (const m of env.matchAll(/(ETCDCTL_[A-Z_]+)=("?)([^"\s]+)\2/g)) etcdctlEnv[m[1]] = m[3];

@@ -8,6 +8,7 @@ import { registerCerts } from './certs.js';
 import { registerEnv } from './env.js';
 import { EXIT_BAD_INPUT, EXIT_OK, describeError } from './errors.js';
 import { registerLab } from './lab.js';
+import { registerMonitoring } from './monitoring.js';
 import { registerProvision } from './provision.js';
 import { registerRunbook } from './runbook.js';
 import { registerStatus } from './status.js';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerCerts(program);
   registerRunbook(program);
   registerBackup(program);
+  registerMonitoring(program);
   return program;
 }
 
