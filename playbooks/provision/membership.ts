@@ -71,6 +71,9 @@ export function toleranceOf(n: number): number {
  * a refused plan says why: no quorum now, a step that would lose quorum, an even final count, an empty inventory.
  */
 export function planMembership(desired: string[], current: CurrentMember[], opts: MembershipOptions = {}): MembershipPlan {
+  // Inventory order first, then members that left it (by name): plans read the same on every run.
+  const rank = (n: string) => { const i = desired.indexOf(n); return i < 0 ? desired.length : i; };
+  current = [...current].sort((a, b) => rank(a.name) - rank(b.name) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const from = current.filter((m) => !m.isLearner).map((m) => m.name);
   const to = [...desired];
   const refuse = (reason: string): MembershipPlan => ({ ok: false, reason, steps: [], from, to });
