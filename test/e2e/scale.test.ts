@@ -119,6 +119,9 @@ class Load {
   }
 }
 let load: Load | undefined;
+// `lab up --hosts 5` rewrites inventory/lab.yaml for 5 hosts; put the committed 3-host file back afterwards.
+const labInventoryPath = join(root, 'inventory', 'lab.yaml');
+const labInventoryText = readFileSync(labInventoryPath, 'utf8');
 
 before(async () => {
   assert.equal(process.getuid?.(), 0, 'the e2e tier needs root (systemd-nspawn)');
@@ -131,6 +134,7 @@ after(async () => {
   if (load) { await load.stop().catch(() => undefined); load.close(); }
   const r = await run(process.execPath, [lab, 'down'], { cwd: root, timeoutMs: 600_000 });
   if (r.code !== 0) console.error(`lab down failed:\n${r.stdout}\n${r.stderr}`);
+  writeFileSync(labInventoryPath, labInventoryText);
   rmSync(tmp, { recursive: true, force: true });
 });
 
