@@ -12,10 +12,10 @@ import { mkdirSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { StoreClient } from '../../../store/client/client.js';
-import { type Ca, ensureCa, issueCert, joinPemBundle } from '../../../toolkit/pki/index.js';
-import { handshakeAccepted, presentedSerial, pollUntil } from '../../../playbooks/rotate-certs/remote.js';
-import { Member, stopAll, waitFor } from '../../integration/quorumd_harness.js';
+import { StoreClient } from '../../store/client/client.js';
+import { type Ca, ensureCa, issueCert, joinPemBundle } from '../../toolkit/pki/index.js';
+import { handshakeAccepted, presentedSerial, pollUntil } from '../../playbooks/rotate-certs/remote.js';
+import { Member, stopAll, waitFor } from './quorumd_harness.js';
 
 const BASE_PORT = 27100;
 const base = mkdtempSync(join(tmpdir(), 'quorumd-reload-'));
