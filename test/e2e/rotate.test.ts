@@ -11,12 +11,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import type * as grpc from '@grpc/grpc-js';
 import { StoreClient } from '../../store/client/client.js';
+import { privateQuorumTree } from '../helpers/private-tree.js';
 import { run, type RunResult } from '../helpers/proc.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
@@ -80,17 +81,7 @@ before(async () => {
   assert.equal(process.getuid?.(), 0, 'the e2e tier needs root (systemd-nspawn)');
   must(await run(process.execPath, [join(root, 'scripts', 'release.mjs'), '--out', join(work, 'release')], { cwd: root, timeoutMs: 600_000 }), 'release build');
   const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version as string;
-  const tree = join(work, 'tree');
-  mkdirSync(join(tree, 'bin'), { recursive: true });
-  cpSync(join(root, 'dist'), join(tree, 'dist'), { recursive: true });
-  cpSync(join(root, 'templates'), join(tree, 'templates'), { recursive: true });
-  cpSync(join(root, 'store', 'proto'), join(tree, 'proto'), { recursive: true });
-  cpSync(join(root, 'bin', 'quorum.js'), join(tree, 'bin', 'quorum.js'));
-  cpSync(join(root, 'package.json'), join(tree, 'package.json'));
-  cpSync(join(root, 'inventory', 'schema.json'), join(tree, 'inventory', 'schema.json'));
-  symlinkSync(join(root, 'node_modules'), join(tree, 'node_modules'));
-  quorum = join(tree, 'bin', 'quorum.js');
-  quorumEnv = { ...process.env, QUORUM_TEMPLATES_DIR: join(tree, 'templates'), QUORUM_PROTO_DIR: join(tree, 'proto') };
+  ({ quorum, env: quorumEnv } = privateQuorumTree(root, join(work, 'tree')));
   await lab(['down']);
   must(await lab(['up', '--hosts', '3']), 'quorum lab up');
   const labYaml = readFileSync(join(root, 'inventory', 'lab.yaml'), 'utf8')
