@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// quorumctl: the etcdctl-compatible client. Runs the compiled entry point.
-import { main } from '../dist/store/ctl/main.js';
+// quorumctl: the etcdctl-compatible client. Runs the compiled entry point and exits with its code.
+import { runAsProgram } from '../dist/store/ctl/main.js';
 
-process.exitCode = await main(process.argv.slice(2));
+await runAsProgram(process.argv.slice(2));

@@ -173,9 +173,19 @@ export async function main(argv: string[], io: CtlIo = {}): Promise<number> {
   }
 }
 
+/**
+ * Runs `main` as the program and exits with its code once stdout/stderr are flushed, as etcdctl exits when its
+ * command returns: a handle the gRPC library leaves open (a cancelled stream, a channel still connecting) must not
+ * keep the process alive after the command is done.
+ */
+export async function runAsProgram(argv: string[]): Promise<never> {
+  const code = await main(argv);
+  const drain = (s: NodeJS.WriteStream) => new Promise<void>((resolve) => (s.writableNeedDrain ? s.once('drain', () => resolve()) : resolve()));
+  await Promise.all([drain(process.stdout), drain(process.stderr)]);
+  process.exit(code);
+}
+
 // In the release bundle (esbuild defines QUORUM_BUNDLED) this module is the program's entry point.
 if (process.env.QUORUM_BUNDLED === '1' && /quorumctl(\.mjs)?$/.test(process.argv[1] ?? '')) {
-  void main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
+  void runAsProgram(process.argv.slice(2));
 }

@@ -167,7 +167,9 @@ export class CtlProcess {
   err = '';
   readonly exited: Promise<number>;
   private readonly p: ChildProcess;
+  private readonly label: string;
   constructor(prog: 'etcdctl' | 'quorumctl', args: string[]) {
+    this.label = [prog, ...args].join(' ');
     const env = { ...process.env, ETCDCTL_API: '3' };
     this.p = prog === 'etcdctl'
       ? spawn('/usr/bin/etcdctl', args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -186,9 +188,21 @@ export class CtlProcess {
     }
     return this.out;
   }
-  async interrupt(): Promise<number> {
+  /** SIGINT, then the exit status; throws (naming the command and its output) if it has not exited within `ms`. */
+  async interrupt(ms = 20_000): Promise<number> {
     process.kill(this.p.pid!, 'SIGINT');
-    return this.exited;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.p.kill('SIGKILL');
+        reject(new Error(`${this.label} did not exit within ${ms} ms of SIGINT (stdout ${JSON.stringify(this.out)}, stderr ${JSON.stringify(this.err)})`));
+      }, ms);
+    });
+    try {
+      return await Promise.race([this.exited, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
 

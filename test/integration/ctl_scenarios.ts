@@ -20,7 +20,7 @@ export async function lockScenario(ep: string): Promise<void> {
     const got = await waiter.waitOut(/^L1\/[0-9a-f]+\n\n$/);
     assert.notEqual(got, held);
     assert.equal(await waiter.interrupt(), 0);
-    assert.equal(await keys(a.endpoint, 'L1/'), '');
+    assert.equal(await keys(a.endpoint, 'L1/'), '', `${first} printed ${JSON.stringify(held)}, then ${second} printed ${JSON.stringify(got)}; both exited 0`);
     assert.equal(holder.err + waiter.err, '');
   }
 }
