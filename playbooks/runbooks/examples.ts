@@ -60,6 +60,7 @@ export function examples(): Record<string, Example> {
   const refused = 'connect ECONNREFUSED';
   return {
     backup: { scenario: 'a healthy cluster', facts: { statuses: healthy(), membership: membership() }, opts: { now, dest: '/home/ops/.quorum/lab/backups', keep: 48 } },
+    doctor: { scenario: 'etcd-02\'s peer port is blocked by a firewall, etcd-03\'s disk is slow', facts: { statuses: healthy(), membership: membership() }, opts: { now } },
     restore: {
       scenario: 'a bad write replicated to every member; the last good backup is at revision 1870',
       facts: { statuses: healthy(), membership: membership() }, opts: { now, snapshot },

@@ -1,6 +1,7 @@
 /** Every runbook, in the order `quorum runbook list` and docs/runbooks/ show them. */
 import { backupRunbook } from './backup.js';
 import type { Runbook } from './common.js';
+import { doctorRunbook } from './doctor.js';
 import { nospaceRunbook } from './nospace.js';
 import { recoverQuorumRunbook } from './recover-quorum.js';
 import { replaceMemberRunbook } from './replace-member.js';
@@ -8,7 +9,7 @@ import { resetMemberRunbook } from './reset-member.js';
 import { restoreRunbook } from './restore.js';
 
 export const RUNBOOKS: readonly Runbook[] = [
-  backupRunbook, restoreRunbook, replaceMemberRunbook, resetMemberRunbook, recoverQuorumRunbook, nospaceRunbook,
+  backupRunbook, restoreRunbook, replaceMemberRunbook, resetMemberRunbook, recoverQuorumRunbook, nospaceRunbook, doctorRunbook,
 ];
 
 /** The runbook called `name`, or undefined. */

@@ -12,97 +12,26 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { StoreClient } from '../../store/client/client.js';
-import { hashKV } from '../../store/client/maintenance.js';
-import { privateQuorumTree } from '../helpers/private-tree.js';
-import { run, type RunResult } from '../helpers/proc.js';
+import type { StoreClient } from '../../store/client/client.js';
+import { drill, LabCluster, must, ssh } from '../helpers/lab-e2e.js';
 
-const root = new URL('../../../', import.meta.url).pathname;
-let quorumEnv: NodeJS.ProcessEnv = process.env;
-let quorum = join(root, 'bin', 'quorum.js');
-const key = '/var/lib/quorum-lab/ssh/id_ed25519';
-const hosts = [
-  { name: 'etcd-01', address: '10.88.0.11' },
-  { name: 'etcd-02', address: '10.88.0.12' },
-  { name: 'etcd-03', address: '10.88.0.13' },
-];
-const work = mkdtempSync(join(tmpdir(), 'quorum-runbooks-e2e-'));
-const pki = join(work, 'pki');
-const inventory = join(work, 'lab.yaml');
+const L = new LabCluster('quorum-runbooks-e2e-');
+const { hosts, work, inventory } = L;
 const backups = join(work, 'backups');
 const QUOTA = 4 * 1024 * 1024;
-
-function q(args: string[], timeoutMs = 300_000): Promise<RunResult> {
-  return run(process.execPath, [quorum, ...args], { cwd: root, timeoutMs, env: quorumEnv });
-}
-function lab(args: string[]): Promise<RunResult> {
-  return run(process.execPath, [join(root, 'dist', 'scripts', 'lab', 'main.js'), ...args], { cwd: root, timeoutMs: 600_000 });
-}
-function ssh(address: string, cmd: string): Promise<RunResult> {
-  return run('ssh', ['-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
-    '-o', 'ConnectTimeout=10', `root@${address}`, cmd], { timeoutMs: 60_000 });
-}
-function must(r: RunResult, what: string): string {
-  assert.equal(r.code, 0, `${what} failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
-const tls = () => ({ ca: readFileSync(join(pki, 'ca.pem')), cert: readFileSync(join(pki, 'client.pem')), key: readFileSync(join(pki, 'client-key.pem')) });
-function client(h: { address: string }): StoreClient {
-  return new StoreClient(`https://${h.address}:2379`, tls(), { timeoutMs: 10_000 });
-}
-async function withClient<T>(h: { address: string }, fn: (c: StoreClient) => Promise<T>): Promise<T> {
-  const c = client(h);
-  try {
-    return await fn(c);
-  } finally {
-    c.close();
-  }
-}
-/** Every key and value (serializable read from `h`), as `key=value` lines. */
-async function contents(h: { address: string }): Promise<string[]> {
-  return withClient(h, async (c) => (await c.range('\0', { rangeEnd: new Uint8Array([0]), serializable: true })).kvs
-    .map((kv) => `${kv.key.toString()}=${kv.value.toString()}`));
-}
-/** `quorum status` exits 0, and HashKV at one revision is equal on every member (retried while they catch up). */
-async function assertHealthyAndConsistent(what: string): Promise<void> {
-  must(await q(['status', '-i', inventory]), `${what}: quorum status`);
-  let last = '';
-  for (let i = 0; i < 20; i++) {
-    const rev = Math.min(...await Promise.all(hosts.map((h) => withClient(h, async (c) => (await c.status()).revision))));
-    const hashes = await Promise.all(hosts.map((h) => withClient(h, async (c) => (await hashKV(c, rev)).hash)));
-    if (new Set(hashes).size === 1) return;
-    last = `HashKV@${rev}: ${hashes.join(', ')}`;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  assert.fail(`${what}: members disagree: ${last}`);
-}
-async function drill(name: string, fn: () => Promise<void>): Promise<void> {
-  const t0 = Date.now();
-  await fn();
-  console.log(`# drill ${name}: recovered in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-}
+const q = (args: string[], timeoutMs?: number) => L.q(args, timeoutMs);
+const withClient = <T>(h: { address: string }, fn: (c: StoreClient) => Promise<T>) => L.withClient(h, fn);
+const contents = (h: { address: string }) => L.contents(h);
+const assertHealthyAndConsistent = (what: string) => L.assertHealthyAndConsistent(what);
 
 before(async () => {
-  assert.equal(process.getuid?.(), 0, 'the e2e tier needs root (systemd-nspawn)');
-  must(await run(process.execPath, [join(root, 'scripts', 'release.mjs'), '--out', join(work, 'release')], { cwd: root, timeoutMs: 600_000 }), 'release build');
-  const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version as string;
-  ({ quorum, env: quorumEnv } = privateQuorumTree(root, join(work, 'tree')));
-  await lab(['down']);
-  must(await lab(['up', '--hosts', '3']), 'lab up');
-  const labYaml = readFileSync(join(root, 'inventory', 'lab.yaml'), 'utf8')
-    .replace(/^pki:\n {2}dir: .*$/m, `pki:\n  dir: ${pki}`)
-    .replace(/^cluster:\n/m, `cluster:\n  release: ${join(work, 'release', `quorum-${version}-linux-x64.tar.gz`)}\n  quota-backend-bytes: ${QUOTA}\n`);
-  assert.match(labYaml, /quota-backend-bytes: 4194304/);
-  writeFileSync(inventory, labYaml);
-  must(await q(['provision', '-i', inventory]), 'provision');
+  await L.setUp({ quotaBytes: QUOTA });
 });
 
 after(async () => {
-  const r = await lab(['down']);
-  if (r.code !== 0) console.error(`lab down failed:\n${r.stdout}\n${r.stderr}`);
+  await L.tearDown();
 });
 
 test('backup, then restore after a bad write replicated everywhere: exactly the snapshot\'s contents', { timeout: 300_000 }, async () => {

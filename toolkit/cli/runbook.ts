@@ -11,9 +11,27 @@ import { loadInventory } from '../inventory/index.js';
 import { EXIT_FAILURE, ReportedFailure, UsageError } from './errors.js';
 
 /** The runbook names (kept here so `quorum --help` loads no playbook). */
-export const RUNBOOK_NAMES = ['backup', 'restore', 'replace-member', 'reset-member', 'recover-quorum', 'nospace'] as const;
+export const RUNBOOK_NAMES = ['backup', 'restore', 'replace-member', 'reset-member', 'recover-quorum', 'nospace', 'doctor'] as const;
 
-interface RunbookFlags { inventory: string; dryRun?: boolean; member?: string; snapshot?: string; dest?: string; keep?: string }
+interface RunbookFlags { inventory: string; dryRun?: boolean; member?: string; snapshot?: string; dest?: string; keep?: string; fsyncWarnMs?: string; certWarnDays?: string }
+
+/** `quorum runbook doctor`: findings printed, exit 1 when there is any (playbooks/runbooks/doctor-run.ts). */
+async function runDoctorCli(o: RunbookFlags): Promise<void> {
+  const num = (flag: string, v: string | undefined) => {
+    if (v === undefined) return undefined;
+    if (!/^\d+(\.\d+)?$/.test(v)) throw new UsageError(`${flag} must be a number >= 0, got ${JSON.stringify(v)}`);
+    return Number(v);
+  };
+  const fsyncWarnMs = num('--fsync-warn-ms', o.fsyncWarnMs);
+  const certWarnDays = num('--cert-warn-days', o.certWarnDays);
+  const inv = loadInventory(o.inventory);
+  const { runDoctor } = await import('../../playbooks/runbooks/doctor-run.js');
+  const r = await runDoctor(inv, {
+    connectorFor: sshConnectorFor, dryRun: !!o.dryRun,
+    thresholds: { ...(fsyncWarnMs !== undefined ? { fsyncWarnMs } : {}), ...(certWarnDays !== undefined ? { certWarnDays } : {}) },
+  });
+  if (r.findings.length) throw new ReportedFailure(EXIT_FAILURE);
+}
 
 /** Parses `--keep`: an integer >= 0. */
 export function parseKeep(v: string | undefined): number | undefined {
@@ -88,6 +106,7 @@ export function registerRunbook(program: Command): void {
     if (name === 'restore') c.requiredOption('--snapshot <path>', 'the backup file to restore');
     if (name === 'recover-quorum') c.option('--snapshot <path>', 'seed the new cluster from this backup instead of a survivor');
     if (name === 'backup') c.option('--dest <dir>', 'backup directory (default ~/.quorum/<cluster>/backups)').option('--keep <n>', 'retention count (0 keeps all)', '48');
-    c.action(async (o: RunbookFlags) => runOne(name, o));
+    if (name === 'doctor') c.option('--fsync-warn-ms <ms>', 'warn when WAL fsync p99 (or a dsync write) takes longer', '10').option('--cert-warn-days <n>', 'warn when a certificate has fewer days left', '30');
+    c.action(async (o: RunbookFlags) => (name === 'doctor' ? runDoctorCli(o) : runOne(name, o)));
   }
 }

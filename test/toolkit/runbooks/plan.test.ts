@@ -31,7 +31,7 @@ function dry(name: string, facts?: ClusterFacts, opts?: object): { text: string;
 const titles = (text: string) => text.split('\n').filter((l) => /^ {2}\d+\. /.test(l)).map((l) => l.replace(/^ {2}\d+\. /, ''));
 
 test('list: every runbook with when to use it', () => {
-  assert.deepEqual(RUNBOOKS.map((r) => r.name), ['backup', 'restore', 'replace-member', 'reset-member', 'recover-quorum', 'nospace']);
+  assert.deepEqual(RUNBOOKS.map((r) => r.name), ['backup', 'restore', 'replace-member', 'reset-member', 'recover-quorum', 'nospace', 'doctor']);
   const list = formatRunbookList();
   for (const r of RUNBOOKS) assert.match(list, new RegExp(`^${r.name} +${r.summary.slice(0, 20).replace(/[()]/g, '.')}`, 'm'));
 });
