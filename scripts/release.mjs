@@ -2,7 +2,7 @@
 // Builds the self-contained release artifact release/quorum-<version>-linux-x64.tar.gz and its .sha256:
 // the Node.js runtime of this machine, one esbuild bundle per program (quorumd, quorumctl, quorum),
 // the proto and template files, and sh wrappers in bin/. It runs on a host with no Node.js installed.
-// Usage: node scripts/release.mjs [--out DIR]
+// Usage: node scripts/release.mjs [--out DIR]; QUORUM_RELEASE_VERSION=V builds it as version V (tests of upgrades).
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, cpSync, createReadStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +11,10 @@ import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+if (process.env.QUORUM_RELEASE_VERSION) {
+  if (!/^[0-9A-Za-z][0-9A-Za-z.+_-]*$/.test(process.env.QUORUM_RELEASE_VERSION)) throw new Error('release: QUORUM_RELEASE_VERSION must be a version such as 0.2.0 (letters, digits, . + _ -)');
+  pkg.version = process.env.QUORUM_RELEASE_VERSION;
+}
 const outIdx = process.argv.indexOf('--out');
 const outDir = outIdx > 0 ? process.argv[outIdx + 1] : join(root, 'release');
 const name = `quorum-${pkg.version}-linux-x64`;

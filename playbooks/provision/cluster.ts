@@ -12,6 +12,9 @@ import { HEALTH_POLL_MS, HEALTH_TIMEOUT_MS, UNIT } from './defaults.js';
 import { memberPaths, renderMemberFiles } from './files.js';
 import type { MemberState } from './plan.js';
 import { type StatusResult, healthProblems, statusAll } from './store.js';
+import { planRollingRestart } from './membership-rolling.js';
+import { liveLeadership, moveLeaderLive } from './upgrade-leader.js';
+import { runRolling } from './upgrade-rolling.js';
 
 /** Options of the health gate. */
 export interface HealthOptions {
@@ -67,25 +70,37 @@ export async function startTogether(members: MemberState[], recap: Recap): Promi
 }
 
 /**
- * Restarts members one at a time, followers first and the leader last: gate, restart, gate. The
- * cluster never has more than one member down, so it keeps its quorum.
+ * Restarts members one at a time, followers first and the leader last (membership-rolling.ts
+ * `planRollingRestart`): gate, then per member restart + gate; leadership is handed to a healthy, caught-up
+ * member (MoveLeader) before the leader restarts, and before any member that leads when its turn comes
+ * (upgrade-rolling.ts `runRolling`). The cluster never has more than one member down, so it keeps its quorum.
+ * Does nothing for an empty `members`. Throws StepError on the first failed restart, move or gate.
  */
 export async function rollingRestart(inv: Inventory, members: MemberState[], recap: Recap, opts: HealthOptions = {}): Promise<void> {
   if (!members.length) return;
   const before = await waitHealthy(inv, 'before restarts', opts);
   const leaderName = before.find((r) => r.status && r.status.memberId === r.status.leader)?.name;
-  const ordered = [...members].sort((a, b) => Number(a.host.name === leaderName) - Number(b.host.name === leaderName));
-  for (const m of ordered) {
-    opts.log?.(`restarting ${m.host.name}`);
-    try {
-      await executeCommand(m.connector, run(`systemctl restart ${UNIT}`));
-    } catch (e) {
-      recap.record(m.host.name, 'failed');
-      throw StepError.from(m.host.name, 'restart', e, `look at \`journalctl -u ${UNIT}\` on the host`);
-    }
-    recap.record(m.host.name, 'changed');
-    await waitHealthy(inv, `after restarting ${m.host.name}`, opts);
-  }
+  const byName = new Map(members.map((m) => [m.host.name, m]));
+  const reasons = ['config, unit, certificates or release changed'];
+  // The plan's first step is the gate just passed.
+  const steps = planRollingRestart(inv.hosts.map((h) => ({ name: h.name, reasons: byName.has(h.name) ? reasons : [] })), leaderName)
+    .filter((s, i) => !(i === 0 && s.op === 'gate'));
+  await runRolling(steps, {
+    gate: async (why) => { await waitHealthy(inv, why, opts); },
+    leadership: () => liveLeadership(inv, opts.probe),
+    moveLeader: (from, to) => moveLeaderLive(inv, from, to),
+    restart: async (host) => {
+      const m = byName.get(host)!;
+      try {
+        await executeCommand(m.connector, run(`systemctl restart ${UNIT}`));
+      } catch (e) {
+        recap.record(host, 'failed');
+        throw e;
+      }
+      recap.record(host, 'changed');
+    },
+    ...(opts.log ? { log: opts.log } : {}),
+  });
 }
 
 /**

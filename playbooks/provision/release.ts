@@ -39,6 +39,15 @@ export function findRelease(inv: Inventory): LocalRelease {
     ? resolve(inv.cluster.release)
     : join(root, 'release', `quorum-${process.env.QUORUM_VERSION ?? projectVersion(root)}-linux-x64.tar.gz`);
   const fix = inv.cluster.release ? 'fix cluster.release in the inventory or build it with `npm run release`' : 'run `npm run release` first';
+  return releaseAt(tarball, fix);
+}
+
+/**
+ * The release tarball at `path` (`quorum-<version>-linux-x64.tar.gz`) with the SHA-256 from the `.sha256` file
+ * beside it. Throws Error (one line ending with `fix`) when either file is missing or malformed.
+ */
+export function releaseAt(path: string, fix = 'give the path of a tarball built by `npm run release`, with its .sha256 beside it'): LocalRelease {
+  const tarball = resolve(path);
   if (!existsSync(tarball)) throw new Error(`release tarball ${tarball} not found (fix: ${fix})`);
   const sumFile = `${tarball}.sha256`;
   if (!existsSync(sumFile)) throw new Error(`checksum file ${sumFile} not found (fix: ${fix})`);

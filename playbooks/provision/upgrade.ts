@@ -46,6 +46,8 @@ export function planUpgrade(members: UpgradeMember[], target: string, leader?: s
     if (s.op === 'restart') {
       const old = from.get(s.host)!;
       steps.push({ op: 'switch', host: s.host, from: old, to: target, onGateFailure: { op: 'rollback', to: old } });
+    } else if (s.op === 'gate') {
+      steps.push({ ...s, why: s.why.replace(/^after restarting /, 'after switching ') });
     } else {
       steps.push(s);
     }
@@ -66,4 +68,40 @@ export function formatUpgradePlan(p: UpgradePlan, target: string): string {
     }
   };
   return `upgrade to ${target}:\n${p.steps.map((s, i) => `  ${String(i + 1).padStart(2)}. ${line(s)}`).join('\n')}\n`;
+}
+
+/** A member's release state as `quorum upgrade --rollback` needs it (upgrade-facts.ts reads it from the host). */
+export interface RollbackMember {
+  name: string;
+  /** The release it runs (or whose links are active). */
+  active?: string;
+  /** The release it ran before its last switch (the `previous` link), if any. */
+  previous?: string;
+}
+
+/**
+ * The release `--rollback` returns to. All members on one release V: their common previous release (refused
+ * when one has none recorded or they differ). Members on two releases X and Y (an upgrade stopped halfway): the
+ * release the switched members came from, i.e. Y when the members on X record Y as previous and not the other way
+ * round (refused when both or neither do). Refused when a member has no active release or three are in play.
+ */
+export function rollbackTarget(members: RollbackMember[]): { ok: true; version: string } | { ok: false; reason: string } {
+  const none = members.filter((m) => !m.active).map((m) => m.name);
+  if (none.length) return { ok: false, reason: `no active release on ${none.join(', ')}: provision the cluster first` };
+  const versions = [...new Set(members.map((m) => m.active!))];
+  if (versions.length === 1) {
+    const missing = members.filter((m) => !m.previous).map((m) => m.name);
+    if (missing.length) return { ok: false, reason: `no previous release recorded on ${missing.join(', ')}: nothing to roll back to` };
+    const prev = [...new Set(members.map((m) => m.previous!))];
+    if (prev.length > 1) return { ok: false, reason: `members record different previous releases (${prev.join(', ')}): upgrade with --release to the one you want` };
+    if (prev[0] === versions[0]) return { ok: false, reason: `the previous release is ${prev[0]}, the one running: nothing to roll back to` };
+    return { ok: true, version: prev[0]! };
+  }
+  if (versions.length > 2) return { ok: false, reason: `members run ${versions.join(', ')}: upgrade with --release to one of them first` };
+  const [x, y] = versions as [string, string];
+  const cameFrom = (v: string, other: string) => members.filter((m) => m.active === v).every((m) => m.previous === other);
+  const toY = cameFrom(x, y);
+  const toX = cameFrom(y, x);
+  if (toY !== toX) return { ok: true, version: toY ? y : x };
+  return { ok: false, reason: `members run ${x} and ${y} and it is unclear which was switched last: upgrade with --release to the one you want` };
 }

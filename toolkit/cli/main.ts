@@ -12,6 +12,7 @@ import { registerMonitoring } from './monitoring.js';
 import { registerProvision } from './provision.js';
 import { registerRunbook } from './runbook.js';
 import { registerStatus } from './status.js';
+import { registerUpgrade } from './upgrade.js';
 
 /** Builds the program (without running it). */
 export function buildProgram(): Command {
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerRunbook(program);
   registerBackup(program);
   registerMonitoring(program);
+  registerUpgrade(program);
   return program;
 }
 
