@@ -11,10 +11,11 @@ import {
   fileContentFact, fileFact, gatherFacts, nftTableFact, sshClientFact, systemdUnitFact, want,
 } from '../../toolkit/facts/index.js';
 import type { HostSpec, Inventory } from '../../toolkit/inventory/types.js';
-import { type OperationResult, fileOp, firewallOp, run } from '../../toolkit/operations/index.js';
+import { type OperationResult, fileOp, run } from '../../toolkit/operations/index.js';
 import { type HealthOptions, waitHealthy } from './cluster.js';
 import { HANDLER_DAEMON_RELOAD, NFT_FAMILY, NFT_TABLE, STATUS_RPC_TIMEOUT_MS, UNIT } from './defaults.js';
 import { memberPaths, renderMemberFiles } from './files.js';
+import { firewallFactRequests, firewallStepOp } from './firewall.js';
 import { type MembershipPlan, formatMembershipPlan, planMembership } from './membership.js';
 import { type LiveMember, type MembershipApi, type MembershipHostOps, runMembership } from './membership-run.js';
 import { type ProvisionInputs, planMember, readMember } from './plan.js';
@@ -217,16 +218,14 @@ export function liveHostOps(inputs: ProvisionInputs, ctx: {
           want(fileContentFact, { path: p.hosts }), want(fileFact, { path: p.hosts }), want(fileFact, { path: p.config }),
           want(fileContentFact, { path: p.config }), want(fileFact, { path: p.nft }), want(nftTableFact, { family: NFT_FAMILY, table: NFT_TABLE }),
           want(fileContentFact, { path: '/etc/nftables.conf' }), want(systemdUnitFact, { unit: 'nftables.service' }),
+          ...firewallFactRequests(inv),
         ]);
         const next = renderMemberFiles(ctx.view(after), h, { clusterState: 'existing', operatorAddresses: ctx.ops });
         const prev = renderMemberFiles(ctx.view(before), h, { clusterState: 'existing', operatorAddresses: ctx.ops });
         await apply(c, fileOp(f.get(fileFact, { path: p.hosts }), {
           path: p.hosts, content: Buffer.from(next.hosts(f.get(fileContentFact, { path: p.hosts }) ?? '')), owner: 'root', group: 'root', mode: '0644',
         }));
-        await apply(c, firewallOp({
-          file: f.get(fileFact, { path: p.nft }), table: f.get(nftTableFact, { family: NFT_FAMILY, table: NFT_TABLE }),
-          nftablesConf: f.get(fileContentFact, { path: '/etc/nftables.conf' }), service: f.get(systemdUnitFact, { unit: 'nftables.service' }),
-        }, { path: p.nft, content: Buffer.from(next.nft), family: NFT_FAMILY, table: NFT_TABLE }));
+        await apply(c, firewallStepOp(f, ctx.view(after), h, next.nft, ctx.ops));
         // initial-cluster is only read at start: rewrite without restart, but only when nothing else is pending
         // (a config with other changes is left to the convergence pass, which restarts it properly).
         const cfg = f.get(fileFact, { path: p.config });

@@ -6,18 +6,19 @@
 import type { Connector } from '../../toolkit/connectors/types.js';
 import { StepError, type Step } from '../../toolkit/engine/index.js';
 import {
-  type FactRequest, type FactSet, directoryFact, fileContentFact, fileFact, gatherFacts, hostnameFact,
+  type FactRequest, type FactSet, directoryFact, fileContentFact, fileFact, gatherFacts, hostToolsFact, hostnameFact,
   listeningPortsFact, nftTableFact, osFact, releaseFact, sshClientFact, systemdUnitFact, userFact, want,
 } from '../../toolkit/facts/index.js';
 import type { HostSpec, Inventory } from '../../toolkit/inventory/types.js';
 import {
-  type OperationResult, directoryOp, fileOp, firewallOp, hostnameOp, noChange, releaseOp, serviceOp,
+  type OperationResult, directoryOp, fileOp, hostnameOp, noChange, releaseOp, serviceOp,
   sha256, systemUserOp, systemdUnitOp,
 } from '../../toolkit/operations/index.js';
 import {
   HANDLER_RESTART, NFT_FAMILY, NFT_TABLE, RELEASE_LINKS, RELEASE_ROOT, UNIT, WAL_SUBDIR,
 } from './defaults.js';
 import { memberPaths, renderMemberFiles } from './files.js';
+import { firewallFactRequests, firewallStepOp } from './firewall.js';
 import type { MemberPki } from './pki.js';
 import type { LocalRelease } from './release.js';
 
@@ -65,6 +66,7 @@ function factRequests(inv: Inventory, release: LocalRelease): FactRequest[] {
     want(systemdUnitFact, { unit: UNIT }), want(systemdUnitFact, { unit: 'nftables.service' }),
     want(nftTableFact, { family: NFT_FAMILY, table: NFT_TABLE }),
     want(fileContentFact, { path: '/etc/nftables.conf' }),
+    ...firewallFactRequests(inv),
   ];
 }
 
@@ -155,7 +157,7 @@ export function planMember(inputs: ProvisionInputs, m: MemberFacts, clusterState
   const restart = [HANDLER_RESTART];
   const steps: Step[] = [
     { name: 'preflight', result: noChange(`reachable, ${os.prettyName || os.id} ${os.arch}, ports ${c.clientPort}/${c.peerPort}/${c.metricsPort} free or ours`) },
-    { name: 'hostname', result: hostnameOp(f.get(hostnameFact, {}), { name: m.host.name }) },
+    { name: 'hostname', result: hostnameOp(f.get(hostnameFact, {}), { name: m.host.name }, f.get(hostToolsFact, {})) },
     {
       name: 'hosts file',
       result: fileOp(f.get(fileFact, { path: p.hosts }), {
@@ -197,12 +199,7 @@ export function planMember(inputs: ProvisionInputs, m: MemberFacts, clusterState
     },
     {
       name: 'firewall',
-      result: firewallOp({
-        file: f.get(fileFact, { path: p.nft }),
-        table: f.get(nftTableFact, { family: NFT_FAMILY, table: NFT_TABLE }),
-        nftablesConf: f.get(fileContentFact, { path: '/etc/nftables.conf' }),
-        service: f.get(systemdUnitFact, { unit: 'nftables.service' }),
-      }, { path: p.nft, content: Buffer.from(files.nft), family: NFT_FAMILY, table: NFT_TABLE }),
+      result: firewallStepOp(f, inv, m.host, files.nft, ops),
       remedy: `check the rendered ${p.nft} with \`nft -c -f ${p.nft}\` on the host`,
     },
     { name: 'service enabled', result: serviceOp(f.get(systemdUnitFact, { unit: UNIT }), { unit: UNIT, enabled: true }) },

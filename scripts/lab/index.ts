@@ -19,6 +19,7 @@ import { sshArgs, waitReady } from './ssh.js';
 export { labExec, type LabExecOptions } from './ssh.js';
 export { labHost, labHostByName, type LabHost, LAB_ROOT, SSH_KEY, BRIDGE, MAX_HOSTS } from './config.js';
 export { labInventoryYaml, defaultInventoryPath } from './inventory.js';
+export { labUserAdd, labSshPort, labUserKey, type LabUser, type LabUserOptions } from './user.js';
 export type { RunResult } from './run.js';
 
 /** Options of {@link labUp}. */

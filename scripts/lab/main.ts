@@ -1,10 +1,13 @@
 /**
- * CLI of the lab: `node dist/scripts/lab/main.js up [--hosts N] | down | status [--json] | exec HOST CMD...`.
+ * CLI of the lab: `node dist/scripts/lab/main.js up [--hosts N] | down | status [--json] | exec HOST CMD... |
+ * user-add NAME [--password-file F] | ssh-port PORT`.
  * Exit code 0 on success, 1 on failure (message on stderr), 2 on bad usage.
  */
+import { readFileSync } from 'node:fs';
 import { labDown, labExec, labStatus, labUp } from './index.js';
+import { labSshPort, labUserAdd } from './user.js';
 
-const USAGE = 'usage: main.js up [--hosts N] | down | status [--json] | exec HOST COMMAND...';
+const USAGE = 'usage: main.js up [--hosts N] | down | status [--json] | exec HOST COMMAND... | user-add NAME [--password-file F] | ssh-port PORT';
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -60,6 +63,24 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(r.stdout);
       process.stderr.write(r.stderr);
       return r.code;
+    }
+    case 'user-add': {
+      const [name, flag, file] = rest;
+      if (!name || (flag !== undefined && (flag !== '--password-file' || !file))) {
+        process.stderr.write(`${USAGE}\n`);
+        return 2;
+      }
+      const u = await labUserAdd(name, file ? { password: readFileSync(file, 'utf8').split('\n')[0]! } : {});
+      process.stdout.write(`${u.name}\t${u.privateKey}\tsudo ${u.sudo}\t${u.hosts.join(',')}\n`);
+      return 0;
+    }
+    case 'ssh-port': {
+      if (!rest[0] || !/^\d+$/.test(rest[0])) {
+        process.stderr.write(`${USAGE}\n`);
+        return 2;
+      }
+      await labSshPort(Number(rest[0]));
+      return 0;
     }
     default:
       process.stderr.write(`${USAGE}\n`);

@@ -1,9 +1,10 @@
 /**
- * End to end on the lab (issue 9, membership from the inventory): lab up with 5 hosts -> provision a 3-host
+ * End to end on the lab (issue 9, membership from the inventory): lab up with 7 hosts -> provision a 3-host
  * copy of inventory/lab.yaml (own PKI dir and release build in a temp dir) -> under a continuous write load
  * over mTLS (StoreClient; every acknowledged write recorded): a 4-host inventory is refused without
  * --allow-even (nothing changed); 3 -> 5 (etcd-04, etcd-05 join as learners and are promoted; 5 voters, all
- * healthy); 5 -> 3 (removed from the membership, stopped, wiped). `--dry-run` prints each membership plan
+ * healthy); 5 -> 7 -> 5 (etcd-06, etcd-07 join, then leave); 5 -> 3 (removed from the membership, stopped,
+ * wiped). `--dry-run` prints each membership plan
  * before the real run. Finally: 0 failed writes (one retry allowed per write) and 0 lost acknowledged writes.
  * Needs root. Slow (minutes); generous timeouts, no timing assertions.
  */
@@ -13,14 +14,15 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, eventually, type RunResult } from '../helpers/proc.js';
-import { StoreClient, prefixRangeEnd } from '../../store/client/client.js';
+import { WriteLoad } from '../helpers/write-load.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const quorum = join(root, 'bin', 'quorum.js');
 const lab = join(root, 'dist', 'scripts', 'lab', 'main.js');
 const key = '/var/lib/quorum-lab/ssh/id_ed25519';
-const all = [1, 2, 3, 4, 5].map((i) => ({ name: `etcd-0${i}`, address: `10.88.0.1${i}` }));
+const all = [1, 2, 3, 4, 5, 6, 7].map((i) => ({ name: `etcd-0${i}`, address: `10.88.0.1${i}` }));
 const base = all.slice(0, 3);
+const five = all.slice(0, 5);
 const tmp = mkdtempSync(join(tmpdir(), 'quorum-scale-'));
 let etcdctlEnv: NodeJS.ProcessEnv = {};
 
@@ -70,56 +72,9 @@ async function allHealthy(hosts: typeof all): Promise<void> {
   }
 }
 
-/** A continuous write load on the three members that never leave; one retry (on the next member) per write. */
-class Load {
-  readonly acked = new Map<string, string>();
-  readonly failures: string[] = [];
-  private stopped = false;
-  private done: Promise<void> | undefined;
-  private readonly clients: StoreClient[];
-  constructor(tls: { ca: Buffer; cert: Buffer; key: Buffer }) {
-    this.clients = base.map((h) => new StoreClient(`https://${h.address}:2379`, tls, { timeoutMs: 10_000 }));
-  }
-  start(): void {
-    this.done = (async () => {
-      for (let i = 0; !this.stopped; i++) {
-        const k = `scale/${String(i).padStart(6, '0')}`;
-        const v = `v${i}`;
-        let ok = false;
-        let last = '';
-        for (let attempt = 0; attempt < 2 && !ok; attempt++) {
-          try {
-            await this.clients[(i + attempt) % this.clients.length]!.put(k, v);
-            ok = true;
-          } catch (e) {
-            last = (e as Error).message;
-            if (process.env.SCALE_LOG) appendFileSync(process.env.SCALE_LOG, `${new Date().toISOString()} ${k} attempt ${attempt} on ${base[(i + attempt) % base.length]!.name}: ${last}\n`);
-            if (attempt === 0) await new Promise((r) => setTimeout(r, 1000));
-          }
-        }
-        if (ok) this.acked.set(k, v);
-        else this.failures.push(`${k}: ${last}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    })();
-  }
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await this.done;
-  }
-  /** Reads every key back (linearizable range on etcd-01) and returns the acknowledged writes missing or wrong. */
-  async lost(): Promise<string[]> {
-    const prefix = Buffer.from('scale/');
-    const r = await this.clients[0]!.range(prefix, { rangeEnd: prefixRangeEnd(prefix) });
-    const got = new Map(r.kvs.map((kv) => [kv.key.toString(), kv.value.toString()]));
-    return [...this.acked].filter(([k, v]) => got.get(k) !== v).map(([k]) => k);
-  }
-  close(): void {
-    for (const c of this.clients) c.close();
-  }
-}
-let load: Load | undefined;
-// `lab up --hosts 5` rewrites inventory/lab.yaml for 5 hosts; put the committed 3-host file back afterwards.
+/** The load writes to the three members that never leave (test/helpers/write-load.ts). */
+let load: WriteLoad | undefined;
+// `lab up --hosts 7` rewrites inventory/lab.yaml for 7 hosts; put the committed 3-host file back afterwards.
 const labInventoryPath = join(root, 'inventory', 'lab.yaml');
 const labInventoryText = readFileSync(labInventoryPath, 'utf8');
 
@@ -127,7 +82,7 @@ before(async () => {
   assert.equal(process.getuid?.(), 0, 'the e2e tier needs root (systemd-nspawn)');
   // The release under test is built from this tree (the shared release/ may predate membership support).
   must(await run('node', [join(root, 'scripts', 'release.mjs'), '--out', join(tmp, 'release')], { cwd: root, timeoutMs: 600_000 }), 'release build');
-  must(await run(process.execPath, [lab, 'up', '--hosts', '5'], { cwd: root, timeoutMs: 900_000 }), 'lab up --hosts 5');
+  must(await run(process.execPath, [lab, 'up', '--hosts', '7'], { cwd: root, timeoutMs: 900_000 }), 'lab up --hosts 7');
 });
 
 after(async () => {
@@ -138,7 +93,7 @@ after(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-test('3 -> 5 -> 3 from the inventory under a write load, an even count refused', { timeout: 1_500_000 }, async (t) => {
+test('3 -> 5 -> 7 -> 5 -> 3 from the inventory under a write load, an even count refused', { timeout: 2_400_000 }, async (t) => {
   const inv3 = inventory(base);
   must(await q(['provision', '-i', inv3]), 'first provision (3 hosts)');
   const env = must(await q(['env', '-i', inv3]), 'quorum env');
@@ -147,9 +102,9 @@ test('3 -> 5 -> 3 from the inventory under a write load, an even count refused',
   assert.ok(etcdctlEnv.ETCDCTL_CACERT && etcdctlEnv.ETCDCTL_CERT && etcdctlEnv.ETCDCTL_KEY, `env lacks TLS files:\n${env}`);
   assert.deepEqual([...(await memberList()).keys()].sort(), base.map((h) => h.name));
 
-  load = new Load({
+  load = new WriteLoad(base, {
     ca: readFileSync(etcdctlEnv.ETCDCTL_CACERT!), cert: readFileSync(etcdctlEnv.ETCDCTL_CERT!), key: readFileSync(etcdctlEnv.ETCDCTL_KEY!),
-  });
+  }, { prefix: 'scale/', ...(process.env.SCALE_LOG ? { logFile: process.env.SCALE_LOG } : {}) });
   load.start();
   await eventually(async () => assert.ok(load!.acked.size > 5, 'the load is writing'), 60_000);
 
@@ -161,7 +116,7 @@ test('3 -> 5 -> 3 from the inventory under a write load, an even count refused',
     assert.notEqual((await ssh(all[3]!.address, 'systemctl is-active quorumd')).code, 0, 'etcd-04 runs no quorumd');
   });
 
-  const inv5 = inventory(all);
+  const inv5 = inventory(five);
   await t.test('--dry-run prints the plan 3 -> 5 and changes nothing', async () => {
     const out = must(await q(['provision', '-i', inv5, '--dry-run']), 'dry run 3 -> 5');
     assert.match(out, /membership: etcd-01, etcd-02, etcd-03 -> etcd-01, etcd-02, etcd-03, etcd-04, etcd-05/);
@@ -174,9 +129,28 @@ test('3 -> 5 -> 3 from the inventory under a write load, an even count refused',
     const out = must(await q(['provision', '-i', inv5]), 'provision 3 -> 5');
     assert.match(out, /member add etcd-04 --learner/);
     const members = await memberList();
+    assert.deepEqual([...members.keys()].sort(), five.map((h) => h.name), `member list:\n${[...members]}`);
+    for (const [name, learner] of members) assert.equal(learner, false, `${name} is a voter`);
+    await allHealthy(five);
+  });
+
+  await t.test('5 -> 7: etcd-06 and etcd-07 join as learners, are promoted; 7 healthy voters', async () => {
+    const out = must(await q(['provision', '-i', inventory(all)]), 'provision 5 -> 7');
+    assert.match(out, /member add etcd-06 --learner/);
+    const members = await memberList();
     assert.deepEqual([...members.keys()].sort(), all.map((h) => h.name), `member list:\n${[...members]}`);
     for (const [name, learner] of members) assert.equal(learner, false, `${name} is a voter`);
     await allHealthy(all);
+  });
+
+  await t.test('7 -> 5: etcd-06 and etcd-07 removed, stopped and wiped; 5 healthy voters', async () => {
+    must(await q(['provision', '-i', inv5]), 'provision 7 -> 5');
+    assert.deepEqual([...(await memberList()).keys()].sort(), five.map((h) => h.name));
+    await allHealthy(five);
+    for (const h of all.slice(5)) {
+      assert.notEqual((await ssh(h.address, 'systemctl is-active quorumd')).code, 0, `${h.name} stopped`);
+      assert.equal(must(await ssh(h.address, 'ls -A /var/lib/etcd'), `${h.name} data dir`).trim(), '', `${h.name} wiped`);
+    }
   });
 
   await t.test('--dry-run prints the plan 5 -> 3 and changes nothing', async () => {
@@ -191,7 +165,7 @@ test('3 -> 5 -> 3 from the inventory under a write load, an even count refused',
     must(await q(['provision', '-i', inv3]), 'provision 5 -> 3');
     assert.deepEqual([...(await memberList()).keys()].sort(), base.map((h) => h.name));
     await allHealthy(base);
-    for (const h of all.slice(3)) {
+    for (const h of five.slice(3)) {
       assert.notEqual((await ssh(h.address, 'systemctl is-active quorumd')).code, 0, `${h.name} stopped`);
       assert.equal(must(await ssh(h.address, 'ls -A /var/lib/etcd'), `${h.name} data dir`).trim(), '', `${h.name} wiped`);
     }

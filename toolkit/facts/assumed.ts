@@ -23,6 +23,8 @@ export function freshHostRaw(req: FactRequest, hostname: string): RawFact {
       };
     case 'hostname':
       return { code: 0, stdout: `${hostname}\n${hostname}\n` };
+    case 'host_tools':
+      return { code: 0, stdout: 'has=hostnamectl\nhas=nft\nend\n' };
     case 'listening_ports':
       return { code: 0, stdout: '' };
     case 'ssh_client':

@@ -75,8 +75,11 @@ export interface OsFact {
   missing: string[];
 }
 
-/** Commands the provisioning needs on a host. */
-export const REQUIRED_COMMANDS = ['systemctl', 'nft', 'ss', 'tar', 'sha256sum', 'getent', 'useradd', 'hostnamectl'];
+/**
+ * Commands the provisioning needs on every host. The firewall and host name tools depend on the host
+ * (host_tools fact: nft unless ufw is in charge; hostnamectl optional).
+ */
+export const REQUIRED_COMMANDS = ['systemctl', 'ss', 'tar', 'sha256sum', 'getent', 'useradd'];
 
 export const osFact: Fact<Record<string, never>, OsFact> = {
   name: 'os',

@@ -4,3 +4,4 @@ export * from './system.js';
 export * from './release.js';
 export * from './systemd.js';
 export * from './firewall.js';
+export * from './ufw.js';

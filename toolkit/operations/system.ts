@@ -1,12 +1,20 @@
 import { shq } from '../connectors/types.js';
 import type { HostnameFact, UserFact } from '../facts/system.js';
-import { type OperationResult, changes, noChange, run } from './types.js';
+import { type Command, type OperationResult, changes, noChange, run } from './types.js';
 
-/** Sets the host name (kernel and /etc/hostname) with `hostnamectl set-hostname`. */
-export function hostnameOp(fact: HostnameFact, d: { name: string }): OperationResult {
+/**
+ * Sets the host name (kernel and /etc/hostname): `hostnamectl set-hostname` when the host has hostnamectl
+ * (`tools`, from the host_tools fact; default true), else /etc/hostname written and `hostname NAME`.
+ */
+export function hostnameOp(fact: HostnameFact, d: { name: string }, tools: { hostnamectl: boolean } = { hostnamectl: true }): OperationResult {
   if (fact.current === d.name && fact.static === d.name) return noChange(`hostname is ${d.name}`);
-  return changes([run(`hostnamectl set-hostname ${shq(d.name)}`)],
-    `hostname is ${fact.current}${fact.static && fact.static !== fact.current ? ` (static ${fact.static})` : ''}, want ${d.name}`);
+  const why = `hostname is ${fact.current}${fact.static && fact.static !== fact.current ? ` (static ${fact.static})` : ''}, want ${d.name}`;
+  if (tools.hostnamectl) return changes([run(`hostnamectl set-hostname ${shq(d.name)}`)], why);
+  // No hostnamectl (no systemd-hostnamed): the static name in /etc/hostname, the running one with hostname(1).
+  const cmds: Command[] = [];
+  if (fact.static !== d.name) cmds.push({ kind: 'put', path: '/etc/hostname', content: Buffer.from(`${d.name}\n`), mode: '0644', owner: 'root:root' });
+  if (fact.current !== d.name) cmds.push(run(`hostname ${shq(d.name)}`));
+  return changes(cmds, `${why} (no hostnamectl: /etc/hostname)`);
 }
 
 /** Desired system user: no home directory, no login shell. */

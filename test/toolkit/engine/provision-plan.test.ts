@@ -10,6 +10,7 @@ import type { Connector, RunResult } from '../../../toolkit/connectors/types.js'
 import { StepError } from '../../../toolkit/engine/index.js';
 import type { Inventory } from '../../../toolkit/inventory/types.js';
 import { describeCommand } from '../../../toolkit/operations/index.js';
+import { hostToolsFact } from '../../../toolkit/facts/host_tools.js';
 import { memberPaths, renderMemberFiles } from '../../../playbooks/provision/files.js';
 import { type ProvisionInputs, clusterStateOf, planMember, readMember } from '../../../playbooks/provision/plan.js';
 import { waitHealthy } from '../../../playbooks/provision/cluster.js';
@@ -59,7 +60,7 @@ class FakeHost implements Connector {
 const stat = (p: string) => `stat -c '%F|%U|%G|%a' -- ${p}`;
 const fileCmd = (p: string) => `${stat(p)} && if [ -f ${p} ]; then sha256sum -- ${p}; fi`;
 const UNIT_SHOW = (u: string) => `systemctl show ${u} -p LoadState -p ActiveState -p SubState -p UnitFileState -p NeedDaemonReload`;
-const OS = 'echo "kernel=$(uname -s)"; echo "arch=$(uname -m)"; echo "init=$(cat /proc/1/comm)"; for c in systemctl nft ss tar sha256sum getent useradd hostnamectl; do command -v "$c" >/dev/null || echo "missing=$c"; done; cat /etc/os-release';
+const OS = 'echo "kernel=$(uname -s)"; echo "arch=$(uname -m)"; echo "init=$(cat /proc/1/comm)"; for c in systemctl ss tar sha256sum getent useradd; do command -v "$c" >/dev/null || echo "missing=$c"; done; cat /etc/os-release';
 
 function freshHost(): Map<string, [string, number]> {
   return new Map<string, [string, number]>([
@@ -72,6 +73,7 @@ function freshHost(): Map<string, [string, number]> {
     [UNIT_SHOW('quorumd.service'), ['LoadState=not-found\nActiveState=inactive\nSubState=dead\nUnitFileState=\nNeedDaemonReload=no\n', 0]],
     [UNIT_SHOW('nftables.service'), ['LoadState=loaded\nActiveState=inactive\nSubState=dead\nUnitFileState=disabled\nNeedDaemonReload=no\n', 0]],
     ['cat -- /etc/nftables.conf', ['#!/usr/sbin/nft -f\nflush ruleset\n', 0]],
+    [hostToolsFact.command({}), ['has=hostnamectl\nhas=nft\nend\n', 0]],
   ]);
 }
 
