@@ -18,6 +18,7 @@ import { type MemberFacts, type ProvisionInputs, clusterStateOf, operatorAddress
 import { ensureClusterPki, readClusterPki } from './pki.js';
 import { membershipPhase } from './membership-live.js';
 import { findRelease, findReleaseForPlan } from './release.js';
+import { checkReleaseSwitch } from './release-guard.js';
 import { formatStatusTable } from './status.js';
 import { writeMonitoring } from '../monitoring/index.js';
 import { dirname, join } from 'node:path';
@@ -45,6 +46,11 @@ export interface ProvisionOptions {
   allowEven?: boolean;
   /** false: skip the day-2 membership phase (membership-live.ts) entirely. */
   membership?: boolean;
+  /**
+   * Switch running members to the inventory's release even when it differs from the one they run
+   * (`--allow-downgrade`); by default provision refuses before changing anything (release-guard.ts).
+   */
+  allowDowngrade?: boolean;
 }
 
 /** Outcome of `provision`. Failures are in `errors` (one per failed host or phase). */
@@ -70,6 +76,11 @@ export async function provision(inv: Inventory, opts: ProvisionOptions): Promise
   const gather = opts.offline
     ? async (_c: Connector, reqs: FactRequest[]) => freshHostFacts(reqs, 'debian')
     : gatherFacts;
+  // Refuse to undo `quorum upgrade` (release-guard.ts): before the membership phase, which may already act.
+  if (!opts.offline && !opts.allowDowngrade) {
+    const refused = await checkReleaseSwitch(inv, release, opts.connectorFor);
+    if (refused) return { recap: new Recap(inv.hosts.map((h) => h.name)), plans: [], errors: [refused] };
+  }
   // Day-2 membership (membership-live.ts): acts only when a cluster answers and its members differ from the inventory.
   if (!opts.offline && opts.membership !== false) {
     const mem = await membershipPhase(inputs, {

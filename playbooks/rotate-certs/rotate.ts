@@ -41,6 +41,8 @@ export interface RotateOptions {
   reloadTimeoutMs?: number;
   /** Health gate options (timeouts; tests). */
   health?: HealthOptions;
+  /** The connector of a host (the CLI's SSH options, toolkit/connectors/ssh_cli.ts); default `sshConnectorFor`. */
+  connectorFor?: (h: HostSpec) => Connector;
 }
 
 /** What `rotateCerts` did. `plan` is the formatted plan (also for dry runs). */
@@ -73,7 +75,7 @@ export async function rotateCerts(inv: Inventory, opts: RotateOptions = {}): Pro
   if (!opts.ca && inProgress) {
     throw new Error(`a CA rotation is in progress (phase ${state.phase}) (fix: finish it with \`quorum certs rotate --ca -i ${inv.file}\`)`);
   }
-  const conns = new Map<string, Connector>(inv.hosts.map((h) => [h.name, sshConnectorFor(h)]));
+  const conns = new Map<string, Connector>(inv.hosts.map((h) => [h.name, (opts.connectorFor ?? sshConnectorFor)(h)]));
   try {
     if (opts.ifExpiringWithinDays !== undefined && !inProgress) {
       const rows = await gatherRows(inv, conns);

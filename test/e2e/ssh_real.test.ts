@@ -9,16 +9,17 @@
  *   3. a host whose key changed (all host keys regenerated, sshd restarted) refuses the next provision with
  *      a message naming the host, even with --accept-new-host-keys, and nothing changes on any host although
  *      the inventory asks for a new log level;
- *   4. with the old entry removed and the new key pinned, the change is applied and the cluster is healthy.
+ *   4. with the old entry removed and the new key pinned, the change is applied and the cluster is healthy;
+ *   5. `quorum backup`, `quorum certs check` and `quorum runbook doctor` work through the same path and options.
  * Needs root (the lab). Minutes; generous timeouts, no timing assertions.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { privateQuorumTree } from '../helpers/private-tree.js';
-import { run, type RunResult } from '../helpers/proc.js';
+import { eventually, run, type RunResult } from '../helpers/proc.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const rootKey = '/var/lib/quorum-lab/ssh/id_ed25519';
@@ -168,4 +169,20 @@ test('bastion + non-root sudo with a password + pinned host keys + non-default p
     assert.match(must(await rootSsh(h.address, 'cat /etc/etcd/quorumd.conf.yml'), 'config'), /log-level: "?debug/);
   }
   must(await q(['status', '-i', debug]), 'quorum status');
+
+  // 5. The other host-touching commands take the same SSH options and path: a backup, the certificates read
+  //    over SSH with sudo (password from the file), and the doctor's probes on every host.
+  const backups = join(work, 'backups');
+  must(await q(['backup', '-i', debug, '--dest', backups, ...sshOpts], 300_000), 'quorum backup');
+  assert.ok(readdirSync(backups).some((f) => /^lab-.*-r\d+\.db$/.test(f)), `a backup in ${backups}`);
+  const certs = must(await q(['certs', 'check', '-i', debug, ...sshOpts], 300_000), 'quorum certs check');
+  for (const h of hosts) assert.match(certs, new RegExp(`^${h.name}\\s+server\\b`, 'm'), certs);
+  let doctorOut = '';
+  await eventually(async () => {
+    const d = await q(['runbook', 'doctor', '-i', debug, ...sshOpts, '--fsync-warn-ms', '1000'], 300_000);
+    doctorOut = d.stdout + d.stderr;
+    assert.doesNotMatch(doctorOut, /cannot run the probes over SSH/, doctorOut);
+    assert.equal(d.code, 0, doctorOut);
+  }, 120_000, 10_000).catch(() => assert.fail(`quorum runbook doctor through the bastion:\n${doctorOut}`));
+  assert.match(doctorOut, /doctor: no problems found/);
 });

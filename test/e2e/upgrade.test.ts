@@ -7,6 +7,8 @@
  *       restarts nothing;
  *   (b) `quorum upgrade --release` to a build with another version (--dry-run first): every member runs it, the
  *       old release stays installed;
+ *   (b2) `quorum provision` with the inventory still naming the first release is refused (it would roll every
+ *       member back): exit 1 naming the members, both versions and the fix; nothing restarts;
  *   (c) `quorum upgrade --rollback`: every member runs the first release again;
  *   (d) an upgrade to a broken release (its quorumd exits at start): the first switched member is switched
  *       back, the upgrade stops non-zero, the cluster stays healthy on the old release.
@@ -182,6 +184,19 @@ test('rolling setting change, upgrade, rollback and a broken upgrade under a wri
     }
     assert.match(out, new RegExp(`etcd-01 +${V2.replace(/\./g, '\\.')} +${V2.replace(/\./g, '\\.')} +${V1.replace(/\./g, '\\.')}`), 'the versions table after');
     await healthyAndNoFailedWrites('(b)');
+  });
+
+  await t.test(`(b2) provision with the inventory still naming ${V1} is refused before anything changes`, async () => {
+    const esc = (v: string) => v.replace(/\./g, '\\.');
+    const pids = await mainPids();
+    const r = await q(['provision', '-i', inventory]);
+    assert.equal(r.code, 1, `provision must refuse to undo the upgrade:\n${r.stdout}\n${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`etcd-01, etcd-02, etcd-03 run release ${esc(V2)}, but the inventory's cluster\\.release is ${esc(V1)}`), r.stderr);
+    assert.match(r.stderr, /quorum upgrade -i .* --rollback/);
+    assert.match(r.stderr, /--allow-downgrade/);
+    assert.deepEqual(await runningVersions(), [V2, V2, V2]);
+    assert.deepEqual(await mainPids(), pids, 'no member restarted');
+    await healthyAndNoFailedWrites('(b2)');
   });
 
   await t.test(`(c) --rollback: every member runs ${V1} again`, async () => {

@@ -32,6 +32,17 @@ export function includeLine(dir: string): string {
 }
 
 /**
+ * The /etc/nftables.conf written when the host has none: only the include of `<dir>/*.nft`, WITHOUT
+ * `flush ruleset`, so a boot or `systemctl restart nftables` replaces our table alone (each rule file declares
+ * and deletes its own table before defining it, templates/quorum.nft.hbs) and keeps the tables other tools
+ * loaded. `dir` is the rule directory, e.g. /etc/nftables.d.
+ */
+export function nftablesConfContent(dir: string): string {
+  return `#!/usr/sbin/nft -f\n# Written by quorum: loads the rule files of ${dir}; each replaces only its own table.\n`
+    + `# No "flush ruleset" here: tables loaded by other tools are kept.\n${includeLine(dir)}\n`;
+}
+
+/**
  * Loads the table from the rendered file atomically (one `nft -f -` transaction that replaces the
  * table) when the file changed or the table is missing, and makes it persistent: an include of
  * `<dir>/*.nft` in /etc/nftables.conf and nftables.service enabled.
@@ -54,7 +65,7 @@ export function firewallOp(f: FirewallFacts, d: FirewallDesired): OperationResul
   }
   const line = includeLine(dir);
   if (f.nftablesConf === undefined) {
-    cmds.push({ kind: 'put', path: conf, content: Buffer.from(`#!/usr/sbin/nft -f\nflush ruleset\n${line}\n`), mode: '0755', owner: 'root:root' });
+    cmds.push({ kind: 'put', path: conf, content: Buffer.from(nftablesConfContent(dir)), mode: '0755', owner: 'root:root' });
     why.push(`${conf} does not exist`);
   } else if (!f.nftablesConf.split('\n').some((l) => l.trim() === line)) {
     cmds.push(run(`printf '\\n%s\\n' ${shq(line)} >> ${shq(conf)}`));
