@@ -16,6 +16,9 @@ export interface RunbookOptions {
   member?: string;
   /** restore / recover-quorum: a verified snapshot file (see verifySnapshot). */
   snapshot?: { file: string; revision: number; hash: string };
+  /** restore: etcd 3.5's `--bump-revision N --mark-compacted`, passed to every member's `snapshot restore` (default off). */
+  bumpRevision?: number;
+  markCompacted?: boolean;
   /** recover-quorum: where the operator keeps the snapshot it takes (default ~/.quorum/<cluster>/runbooks). */
   workDir?: string;
   /** backup: destination dir and retention. */

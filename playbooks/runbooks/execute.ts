@@ -164,14 +164,14 @@ async function runApi(ctx: ExecuteContext, via: string[], call: ApiCall): Promis
       for (;;) {
         const got = await Promise.all(via.map((v) => withClient(ctx, [v], async (c) => {
           const s = await c.status();
-          const h = s.revision >= call.revision ? await hashKV(c, call.revision) : undefined;
+          const h = s.revision >= call.revision ? await hashKV(c, call.current ? 0 : call.revision) : undefined;
           return { v, revision: s.revision, hash: h?.hash };
         }).catch((e: Error) => ({ v, revision: -1, hash: undefined, error: e.message }))));
         const hashes = new Set(got.map((g) => g.hash));
         if (got.every((g) => g.revision >= call.revision) && hashes.size === 1 && !hashes.has(undefined)) {
           return `revision ${got.map((g) => `${g.v}=${g.revision}`).join(' ')}; HashKV@${call.revision} ${[...hashes][0]} on every member`;
         }
-        if (Date.now() >= deadline) throw new Error(`members disagree after the restore: ${got.map((g) => `${g.v} revision ${g.revision} hash ${g.hash ?? '-'}`).join('; ')}`);
+        if (Date.now() >= deadline) throw new Error(`members disagree after the restore: ${got.map((g) => `${g.v} revision ${g.revision} hash ${g.hash ?? '-'}${'error' in g && g.error ? ` (${g.error})` : ''}`).join('; ')}`);
         await sleep(1_000);
       }
     }

@@ -6,8 +6,11 @@
  * (equal HashKV everywhere). Finally the configs go back to the inventory's token with state `existing`,
  * as `quorum provision` would write them (a restart then reads the member's recorded bootstrap).
  *
- * Not available: etcd 3.5's `--bump-revision/--mark-compacted` (the restore code has no such option); after a
- * restore, watchers that had seen revisions above the snapshot's must re-list (Kubernetes does on a 410).
+ * With `--bump-revision N --mark-compacted` (etcd 3.5's restore options, both or neither; default off) every
+ * member's `snapshot restore` adds N to the snapshot's revision and marks it compacted: every key's next mod
+ * revision is above anything a client saw before, and watchers resuming from an older revision are cancelled
+ * as compacted, so Kubernetes informers re-list instead of missing the rollback. Verification then expects
+ * revision + N. Leases (with their granted TTL) and auth come back when the backup carries them (store/snap).
  */
 import { timeStamp } from '../backup/backup.js';
 import { type Runbook, asideCmds, newToken, refuse, restoreCmds, startCmd, steps, stopCmd } from './common.js';
@@ -18,14 +21,27 @@ export const restoreRunbook: Runbook = {
   name: 'restore',
   summary: 'restore every member from one snapshot into fresh data dirs (new cluster token) and start them together',
   when: 'every member lost its data, or a bad write (deleted prefix, wrong values) replicated to every member',
-  refuses: ['no --snapshot, or the snapshot fails verification (digest, image)'],
-  options: ['--snapshot PATH   the backup to restore (a `quorum backup` file)'],
+  refuses: [
+    'no --snapshot, or the snapshot fails verification (digest, image)',
+    '--bump-revision without --mark-compacted, or the reverse (etcd\'s rule: both or neither)',
+  ],
+  options: [
+    '--snapshot PATH   the backup to restore (a `quorum backup` file)',
+    '[--bump-revision N --mark-compacted]   add N to the restored revision and mark it compacted, so watchers (Kubernetes informers) re-list instead of resuming from revisions the restore rolled back (etcd 3.5; default off)',
+  ],
   plan(inv, facts, opts) {
     const names = inv.hosts.map((h) => h.name);
     const snap = opts.snapshot;
     const notes = describeFacts(facts);
     if (!snap) return refuse('restore', `restore cluster ${inv.cluster.name}`, notes, 'no snapshot given (fix: --snapshot PATH, a file from `quorum backup`)');
     notes.unshift(`snapshot ${snap.file}: revision ${snap.revision}, hash ${snap.hash}`);
+    const bump = opts.bumpRevision ?? 0;
+    if ((bump > 0) !== !!opts.markCompacted) {
+      return refuse('restore', `restore cluster ${inv.cluster.name}`, notes, '--bump-revision N and --mark-compacted go together (fix: give both, e.g. --bump-revision 1000000000 --mark-compacted, or neither)');
+    }
+    const rev = snap.revision + bump;
+    if (bump > 0) notes.push(`revision bump: ${snap.revision} + ${bump} = ${rev}, marked compacted (watchers from older revisions are cancelled and re-list)`);
+    const bumpFlags = bump > 0 ? ` --bump-revision ${bump} --mark-compacted` : '';
     const token = newToken(inv, 'restore', opts.now);
     const remote = `/var/tmp/quorum-restore-${inv.cluster.name}-r${snap.revision}.db`;
     const summary = `restore cluster ${inv.cluster.name} (${names.join(', ')}) from ${snap.file} at revision ${snap.revision}, new token ${token}`;
@@ -37,12 +53,12 @@ export const restoreRunbook: Runbook = {
         { kind: 'sh', hosts: names, title: 'stop every member', cmds: [stopCmd] },
         names.map((n) => ({
           kind: 'sh' as const, hosts: [n], title: `set ${n}'s data dir aside and restore the snapshot into a fresh one`,
-          cmds: [...asideCmds(inv, 'before-restore', opts.now, false), ...restoreCmds(inv, n, remote, names, token, peer)],
+          cmds: [...asideCmds(inv, 'before-restore', opts.now, false), ...restoreCmds(inv, n, remote, names, token, peer).map((c, i) => (i === 0 ? c + bumpFlags : c))],
         })),
         { kind: 'config', hosts: names, title: 'configure every member to bootstrap the restored cluster', members: names, state: 'new', token },
         { kind: 'sh', hosts: names, title: 'start every member together', cmds: [startCmd] },
         { kind: 'gate', members: names, title: 'health gate: every member healthy, one leader' },
-        { kind: 'api', via: names, title: `verify the data: every member at revision >= ${snap.revision} with equal HashKV`, call: { op: 'verify-restored', revision: snap.revision } },
+        { kind: 'api', via: names, title: `verify the data: every member at revision >= ${rev} with equal HashKV`, call: { op: 'verify-restored', revision: rev, ...(bump > 0 ? { current: true } : {}) } },
         { kind: 'config', hosts: names, title: 'write the inventory\'s config back (state existing; no restart)', members: names, state: 'existing', token: inv.cluster.token },
         { kind: 'sh', hosts: names, title: 'remove the copied snapshot (old data dirs stay as *.before-restore-' + timeStamp(opts.now) + ')', cmds: [`rm -f ${remote}`] },
       ),

@@ -20,7 +20,7 @@ export type ApiCall =
   | { op: 'disarm' }
   | { op: 'write-check' }
   | { op: 'snapshot'; from: string; file: string }
-  | { op: 'verify-restored'; revision: number };
+  | { op: 'verify-restored'; revision: number; /** HashKV at each member's current revision: `revision` is compacted (restore --bump-revision --mark-compacted). */ current?: boolean };
 
 /** One step of a runbook plan. `title` says what and why, in the imperative. */
 export type RunbookStep =
@@ -92,7 +92,7 @@ function apiCommand(inv: Inventory, via: string[], call: ApiCall): string[] {
     case 'disarm': return [`${ctl(inv, via)} alarm disarm`];
     case 'write-check': return [`${ctl(inv, via)} put quorum-runbook/write-check <time>`, `${ctl(inv, via)} del quorum-runbook/write-check`];
     case 'snapshot': return [`${ctl(inv, [call.from])} snapshot save ${call.file}`];
-    case 'verify-restored': return via.map((v) => `${ctl(inv, [v])} endpoint hashkv --rev=${call.revision}   # equal on every member; revision >= ${call.revision}`);
+    case 'verify-restored': return via.map((v) => `${ctl(inv, [v])} endpoint hashkv${call.current ? '' : ` --rev=${call.revision}`}   # equal on every member; revision >= ${call.revision}`);
   }
 }
 

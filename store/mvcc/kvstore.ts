@@ -41,7 +41,7 @@ export type CommitListener = (rev: number, events: MvccEvent[]) => void;
 export class MvccStore {
   private currentRev = 1;
   private compactMainRev = 0;
-  private readonly index = new TreeIndex();
+  private index = new TreeIndex();
   private readonly listeners = new Set<CommitListener>();
 
   /** @param backend where versions are stored; an in-memory one by default. */
@@ -240,6 +240,44 @@ export class MvccStore {
       if (rec.tombstone) ki.tombstone(rec.rev);
       else ki.put(rec.rev, rec.kv.version);
     }
+  }
+
+  /**
+   * Replaces this store's whole state with `state` in place (a follower installing a Raft snapshot from the
+   * leader, Raft paper §7), keeping its commit listeners. When the new state continues this store's history
+   * (its compacted revision is not above our current one), listeners then hear every revision after our old
+   * current one, rebuilt from the new records (as etcd moves its watchers to the unsynced group after
+   * restoring): watchers miss nothing. Returns how many revisions were replayed to listeners (-1 when the
+   * gap was compacted away and could not be replayed).
+   * @throws Error when the records are not a valid history (the store is then empty).
+   */
+  replaceState(state: MvccState): number {
+    const oldRev = this.currentRev;
+    const all: Revision[] = [];
+    for (const rec of this.backend.range({ main: 0, sub: 0 })) all.push(rec.rev);
+    this.backend.remove(all);
+    this.index = new TreeIndex();
+    this.currentRev = 1;
+    this.compactMainRev = 0;
+    this.loadState(state);
+    if (state.rev <= oldRev) return 0;
+    if (state.compactRev > oldRev) return -1;
+    let replayed = 0;
+    let batch: MvccEvent[] = [];
+    let batchRev = 0;
+    const flush = (): void => {
+      if (batch.length === 0) return;
+      for (const l of this.listeners) l(batchRev, batch);
+      replayed++;
+      batch = [];
+    };
+    for (const { rev, event } of this.eventsSince(oldRev + 1)) {
+      if (rev !== batchRev) flush();
+      batchRev = rev;
+      batch.push(event);
+    }
+    flush();
+    return replayed;
   }
 
   /** Approximate backend size in bytes (Status.dbSize; etcd_mvcc_db_total_size_in_bytes). */

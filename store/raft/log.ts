@@ -109,6 +109,7 @@ export class RaftLog {
 
   /** Term of the entry at `index`, or 0 when it is compacted or beyond the end. */
   termOrZero(index: number): number {
+    if (index > this.lastIndex()) return 0; // fast path: no UnavailableError (an Error's stack capture) per new entry
     try {
       return this.term(index);
     } catch (e) {
@@ -122,6 +123,7 @@ export class RaftLog {
   }
 
   matchTerm(index: number, term: number): boolean {
+    if (index > this.lastIndex()) return false; // fast path, as termOrZero: every appended entry past the end lands here
     try {
       return this.term(index) === term;
     } catch (e) {

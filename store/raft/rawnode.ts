@@ -106,6 +106,25 @@ export class RawNode {
   }
 
   /**
+   * Like step() for a peer's message, but a forwarded proposal or read-index request that raft drops (no
+   * leader, or a leadership transfer under way) is reported by returning false: nothing was appended, so the
+   * caller may step it again once a leader is known.
+   */
+  stepOrDropped(m: Message): boolean {
+    if (m.type !== MessageType.Prop && m.type !== MessageType.ReadIndex) {
+      this.step(m);
+      return true;
+    }
+    try {
+      this.raft.step(m);
+      return true;
+    } catch (e) {
+      if (e instanceof ProposalDroppedError) return false;
+      throw e;
+    }
+  }
+
+  /**
    * Proposes a single-server membership change (Raft thesis §4.1). It takes effect when the caller
    * applies the committed entry and calls applyConfChange. While an earlier change is not applied
    * yet the leader silently turns this one into an empty entry (etcd's rule), so the caller must

@@ -58,9 +58,13 @@ function connectedFully(node: QuorumNode): boolean {
   return node.members.filter((m) => !m.isLearner).every((m) => node.cluster.peerActive(m.id, ACTIVE_WITHIN_MS));
 }
 
-/** etcd's mayRemoveMember health part: a member that never connected may go; else the active voters left must be a quorum. */
+/**
+ * etcd's mayRemoveMember health part (etcd server.go): a member that is down now (not reached within the health
+ * interval: etcd's transport reports ActiveSince zero for an inactive peer) is safe to remove, since it is not part
+ * of the active quorum; otherwise the active voters left after the removal must still be a quorum.
+ */
 function healthyAfterRemove(node: QuorumNode, id: bigint): boolean {
-  if (id !== node.memberId && !node.cluster.peerActive(id, Number.MAX_SAFE_INTEGER)) return true;
+  if (id !== node.memberId && !node.cluster.peerActive(id, ACTIVE_WITHIN_MS)) return true;
   const voters = node.members.filter((m) => !m.isLearner);
   const active = voters.filter((m) => node.cluster.peerActive(m.id, ACTIVE_WITHIN_MS)).length;
   return active - 1 >= 1 + Math.floor((voters.length - 1) / 2);

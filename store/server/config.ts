@@ -53,6 +53,16 @@ export interface ServerConfig {
   peerTls: TlsConfig;
   /** Flags/keys accepted for etcd compatibility but without effect here. */
   ignored: string[];
+  /** Snapshot and compaction (snapshot_policy.ts); undefined = etcd's defaults. */
+  snapshot?: SnapshotFlags;
+}
+
+/** etcd's --snapshot-count (default 100000), --experimental-snapshot-catchup-entries (5000), --max-snapshots (5), --max-wals (5). */
+export interface SnapshotFlags {
+  count: number;
+  catchupEntries: number;
+  maxSnapshots: number;
+  maxWals: number;
 }
 
 /** A configuration error; the message names the flag (or config key) and what is wrong. */
@@ -99,13 +109,14 @@ const FLAGS: Record<string, Kind> = {
   'config-file': 'string',
   'auth-token': 'string',
   'auth-token-ttl': 'int',
+  'snapshot-count': 'int',
+  'experimental-snapshot-catchup-entries': 'int',
+  'max-snapshots': 'int',
+  'max-wals': 'int',
 };
 
 /** etcd flags accepted and ignored (with a warning) so existing etcd command lines and files still start. */
 const IGNORED: Record<string, Kind> = {
-  'snapshot-count': 'int',
-  'max-snapshots': 'int',
-  'max-wals': 'int',
   'auto-compaction-retention': 'string',
   'auto-compaction-mode': 'string',
   'enable-v2': 'bool',
@@ -332,7 +343,16 @@ function buildConfig(raw: Raw, flagName: (n: string) => string): ServerConfig {
     clientTls: tls(''),
     peerTls: tls('peer-'),
     ignored: [...raw.keys()].filter((k) => IGNORED[k] !== undefined),
+    snapshot: {
+      count: int('snapshot-count', 100000),
+      catchupEntries: int('experimental-snapshot-catchup-entries', 5000),
+      maxSnapshots: int('max-snapshots', 5),
+      maxWals: int('max-wals', 5),
+    },
   };
+  for (const [k, v] of [['snapshot-count', cfg.snapshot!.count], ['experimental-snapshot-catchup-entries', cfg.snapshot!.catchupEntries]] as const) {
+    if (v < 1) throw new ConfigError(`${flagName(k)} must be at least 1, got ${v}`);
+  }
   const self = cfg.initialCluster.find((m) => m.name === cfg.name);
   if (!self) {
     throw new ConfigError(`${flagName('initial-cluster')}: couldn't find local name ${JSON.stringify(cfg.name)} in the initial cluster configuration`);

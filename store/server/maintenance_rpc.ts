@@ -11,9 +11,9 @@
  *   remaining_bytes counting down, then one last message carrying the image's SHA-256.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { encodeMvccSnapshot } from '../mvcc/snapshot.js';
 import { encodeImage, sha256, type BackupMeta } from '../snap/backup.js';
 import { alarmText } from './alarm_store.js';
+import { encodeStateSnapshot } from './state_snapshot.js';
 import { toGrpcError } from './errors.js';
 import type { QuorumNode } from './node.js';
 import { SERVER_VERSION } from './version.js';
@@ -25,7 +25,10 @@ export const SNAPSHOT_CHUNK_BYTES = 32 * 1024;
 interface AlarmReq { action: number; memberID: string; alarm: number }
 interface HashKVReq { revision: string }
 
-/** A consistent backup image of this member, taken synchronously (nothing else runs meanwhile). */
+/**
+ * A consistent backup image of this member, taken synchronously (nothing else runs meanwhile): its whole applied
+ * state (MVCC, leases, auth, members, alarms; state_snapshot.ts), so a restore keeps leases and auth as etcd's does.
+ */
 export function backupImage(node: QuorumNode): Uint8Array {
   const i = node.info();
   const meta: BackupMeta = {
@@ -39,7 +42,10 @@ export function backupImage(node: QuorumNode): Uint8Array {
     members: node.members.map((m) => ({ id: m.id.toString(), name: m.name, peerUrls: [...m.peerUrls] })),
     alarms: node.maintenance.alarms.get().map((a) => ({ memberId: a.memberId.toString(), alarm: a.alarm })),
   };
-  return encodeImage(meta, encodeMvccSnapshot(node.mvcc));
+  return encodeImage(meta, encodeStateSnapshot({
+    mvcc: node.mvcc, lessor: node.lessor, auth: node.auth, members: node.members,
+    removed: node.cluster.membership.removed, alarms: node.maintenance.alarms,
+  }));
 }
 
 /** Write one message, waiting for the stream to drain when its buffer is full; false when the call ended. */

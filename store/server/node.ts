@@ -31,12 +31,16 @@ import { applyAuthOp, type AuthApplyResult } from './auth_apply.js';
 import { isAuthOp } from './auth_request.js';
 import { Transport } from './transport.js';
 import { ClusterManager } from './cluster_node.js';
-import { installSnapshot } from './cluster_snapshot.js';
+import { restoreStateSnapshot, encodeStateSnapshot, type StateHost } from './state_snapshot.js';
+import { SnapshotPolicy } from './snapshot_policy.js';
+import { faultSwitches } from './fault_switches.js';
 import { leaderChangeLine, snapshotInstalledLine } from './log_fields.js';
 import { MaintenanceState } from './maintenance_state.js';
+import { handOffLeadership, redeliverable, type HandoffHost } from './leader_handoff.js';
+import { durableCommittedPrefix } from './apply_pipeline.js';
 import type { AlarmMember } from './alarm_store.js';
-import { decodeMvccSnapshot } from '../mvcc/snapshot.js';
 import { loadSnapshotData } from '../snap/restore.js';
+import { MessageType, type Snapshot } from '../raft/types.js';
 
 /** The result of applying one request. */
 export type ApplyResult =
@@ -80,12 +84,18 @@ export class QuorumNode {
   private raft!: RawNode;
   private storage!: MemoryStorage;
   private wal!: Wal;
+  /** Snapshot + compaction (snapshot_policy.ts). */
+  private snapshots!: SnapshotPolicy;
+  /** Followers we sent MsgSnap to and have not heard back about: peer -> snapshot index (etcd ReportSnapshot). */
+  private readonly pendingSnaps = new Map<bigint, number>();
   private transport!: Transport;
   private inbox: (() => void)[] = [];
   private looping = false;
   private stopped = false;
   private ticker: NodeJS.Timeout | undefined;
   private appliedIndex = 0;
+  /** The last log index this member's WAL holds synced (saves with entries always fdatasync); applying waits for it. */
+  private durableIndex = 0;
   private lead: bigint = NONE;
   private role: Role = Role.Follower;
   private term = 0;
@@ -147,9 +157,10 @@ export class QuorumNode {
     const { voters, learners } = this.cluster.membership.confState();
     this.storage = new MemoryStorage(voters, learners);
     const onFsync = (s: number) => this.metrics.walFsync.observe(s);
+    const walOpts = { onFsync, ...faultSwitches().walOptions };
     let applied = 0;
     if (Wal.exists(walDir)) {
-      const r = await Wal.open(walDir, { onFsync });
+      const r = await Wal.open(walDir, walOpts);
       if (r.meta.memberId !== this.memberId || r.meta.clusterId !== this.clusterId) {
         await r.wal.close();
         throw new StartupError(
@@ -163,11 +174,21 @@ export class QuorumNode {
       // so record them now; later restarts with initial-cluster-state=existing then ignore the flags (etcd does).
       if (!joined && !existsSync(join(this.cfg.dataDir, 'member', 'bootstrap.json'))) this.cluster.saveBootstrap(false, this.memberId, this.clusterId);
       if (r.snapshot && r.snapshot.index > 0) {
-        const snap = await loadSnapshotData(this.cfg.dataDir, r.snapshot.index); // e.g. a restored backup (store/snap/restore.ts)
-        if (snap) this.mvcc.loadState(decodeMvccSnapshot(snap.data).exportState());
-        else this.log.warn('WAL has a snapshot marker but no snapshot file; state before it cannot be rebuilt', { index: r.snapshot.index });
-        this.storage.applySnapshot({ meta: r.snapshot, data: snap?.data ?? new Uint8Array(0) });
+        // the newest snapshot the WAL refers to (taken by snapshot_policy.ts, or a restored backup: store/snap/restore.ts)
+        const snap = await loadSnapshotData(this.cfg.dataDir, r.snapshot.index);
+        if (!snap) {
+          await r.wal.close();
+          throw new StartupError(
+            `data-dir ${this.cfg.dataDir}: the WAL starts from the snapshot at index ${r.snapshot.index} but member/snap has no file for it ` +
+              `(fix: restore the snapshot file, or remove this member and add it back with an empty data dir)`,
+          );
+        }
+        restoreStateSnapshot(this.stateHost(), snap.data);
+        const cs = this.cluster.membership.confState();
+        const meta = { ...r.snapshot, voters: cs.voters.length > 0 ? cs.voters : r.snapshot.voters, ...(cs.learners.length > 0 ? { learners: cs.learners } : {}) };
+        this.storage.applySnapshot({ meta, data: snap.data });
         applied = r.snapshot.index;
+        this.log.info('recovered from snapshot', { 'local-member-id': this.memberId, 'snapshot-index': r.snapshot.index, revision: this.mvcc.rev() });
       }
       this.storage.setHardState(r.hardState);
       this.storage.append(r.entries);
@@ -185,10 +206,16 @@ export class QuorumNode {
     } else {
       // (initial-cluster-state=existing: joined above, see cluster_node.ts)
       if (!joined) this.cluster.saveBootstrap(false, this.memberId, this.clusterId);
-      this.wal = await Wal.create(walDir, { memberId: this.memberId, clusterId: this.clusterId }, { onFsync });
+      this.wal = await Wal.create(walDir, { memberId: this.memberId, clusterId: this.clusterId }, walOpts);
       this.log.info('starting a new member', { 'local-member-id': this.memberId, 'cluster-id': this.clusterId, 'initial-cluster': this.members.map((m) => m.name) });
     }
     this.appliedIndex = applied;
+    this.durableIndex = this.storage.lastIndex();
+    this.snapshots = new SnapshotPolicy({
+      dataDir: this.cfg.dataDir, storage: this.storage, wal: this.wal, log: this.log, memberId: this.memberId,
+      encodeState: () => encodeStateSnapshot(this.stateHost()), confState: () => this.cluster.membership.confState(),
+    }, this.cfg.snapshot);
+    this.snapshots.snapshotIndex = this.storage.snapshot().meta.index;
     this.raft = new RawNode({
       id: this.memberId,
       voters,
@@ -210,7 +237,10 @@ export class QuorumNode {
       log: this.log.child('rafthttp'),
       handler: {
         onMessages: (msgs) => this.enqueue(() => { for (const m of msgs) this.stepSafe(m); }),
-        onUnreachable: (id) => this.enqueue(() => this.raft.reportUnreachable(id)),
+        onUnreachable: (id) => this.enqueue(() => {
+          this.raft.reportUnreachable(id);
+          this.snapshotSent(id, true); // a MsgSnap still in flight on the failed stream is lost
+        }),
         memberInfo: () => this.cluster.memberInfo(this.cfg.name, this.cfg.advertiseClientUrls),
         isRemoved: (id) => this.cluster.membership.removed.has(id),
         onRemoved: () => this.cluster.removedByPeer(),
@@ -229,9 +259,12 @@ export class QuorumNode {
     this.maintenance.started();
   }
 
-  private stepSafe(m: Message): void {
+  private stepSafe(m: Message, since = Date.now()): void {
     try {
-      this.raft.step(m);
+      // a forwarded proposal/read dropped for want of a leader: step it again once one is known (leader_handoff.ts)
+      if (!this.raft.stepOrDropped(m) && redeliverable(m, since, this.requestTimeoutMs)) {
+        this.noLeaderQueue.push(() => { if (Date.now() - since < this.requestTimeoutMs) this.stepSafe(m, since); });
+      }
     } catch (e) {
       this.log.debug('dropped a peer message', { error: (e as Error).message, type: m.type, from: m.from });
     }
@@ -275,38 +308,34 @@ export class QuorumNode {
     if (rd.softState) this.onSoftState(rd.softState.leader, rd.softState.role);
     if (rd.hardState) this.term = rd.hardState.term;
     const isLeader = this.role === Role.Leader;
-    if (isLeader) this.transport.send(rd.messages);
+    if (isLeader) this.sendMessages(rd.messages);
     if (rd.snapshot) {
-      // MsgSnap from the leader (e.g. a joining member, cluster_snapshot.ts): durable first, then the MVCC image
-      await installSnapshot(this.cfg.dataDir, this.wal, this.mvcc, rd.snapshot);
-      const snapLine = snapshotInstalledLine(this.memberId, rd.snapshot.meta, this.appliedIndex);
-      this.log.info(snapLine.msg, snapLine.fields);
-      this.appliedIndex = rd.snapshot.meta.index;
+      await this.installSnapshot(rd.snapshot);
+      this.durableIndex = rd.snapshot.meta.index; // the log is replaced by the (now persisted) snapshot
     }
+    // committed entries this member had already synced before this Ready (pipelining, Raft thesis §10.2.1): applied
+    // (and their proposers answered) while this Ready's own write + fdatasync is in flight; the rest after it
+    const early = rd.snapshot ? 0 : durableCommittedPrefix(rd.committedEntries, this.durableIndex, rd.entries[0]?.index);
     if (rd.hardState || rd.entries.length > 0) {
       // etcd's raft.MustSync: fsync only when entries were appended or term/vote changed; a Ready that only moves
       // the commit index is written unsynced (a lost commit index is re-learnt from the leader after a crash)
       const hs = rd.hardState;
       const mustSync = rd.entries.length > 0 || (hs !== undefined && (hs.term !== this.savedHard.term || hs.vote !== this.savedHard.vote));
-      await this.wal.save(hs, rd.entries, { sync: mustSync });
+      const saving = this.wal.save(hs, rd.entries, { sync: mustSync });
+      if (early > 0) {
+        await null; // one microtask: the WAL has issued its write and fdatasync (wal.ts append) before we apply
+        this.applyCommitted(rd.committedEntries.slice(0, early));
+      }
+      await saving;
       if (hs) this.savedHard = hs;
-    }
+      if (rd.entries.length > 0) this.durableIndex = rd.entries[rd.entries.length - 1].index; // entries are always synced
+    } else if (early > 0) this.applyCommitted(rd.committedEntries.slice(0, early));
     if (rd.snapshot) this.storage.applySnapshot(rd.snapshot);
     if (rd.hardState) this.storage.setHardState(rd.hardState);
     this.storage.append(rd.entries);
-    if (!isLeader) this.transport.send(rd.messages);
-    if (rd.committedEntries.length > 0) {
-      this.metrics.proposalsCommitted.set(rd.committedEntries[rd.committedEntries.length - 1].index);
-      this.metrics.applyBegin();
-      for (const e of rd.committedEntries) {
-        this.applyEntry(e);
-        this.appliedIndex = e.index;
-      }
-      this.metrics.proposalsApplied.set(this.appliedIndex);
-      this.metrics.applyDone(); // etcd_disk_backend_commit_duration_seconds
-      this.metrics.dbTotalSize.set(this.maintenance.dbSize());
-      this.metrics.dbSizeInUse.set(this.maintenance.dbSizeInUse());
-    }
+    if (!isLeader) this.sendMessages(rd.messages);
+    if (rd.committedEntries.length > early) this.applyCommitted(early > 0 ? rd.committedEntries.slice(early) : rd.committedEntries);
+    if (rd.committedEntries.length > 0) await this.snapshots.maybeSnapshot(this.appliedIndex); // every snapshot-count entries (snapshot_policy.ts)
     for (const rs of rd.readStates) {
       const key = Buffer.from(rs.requestCtx).toString('hex');
       const w = this.reads.get(key);
@@ -315,6 +344,66 @@ export class QuorumNode {
       this.pendingReads.push(w);
     }
     this.serveReads();
+  }
+
+  /** Applies committed entries in order (waking their proposers) and updates the apply metrics. */
+  private applyCommitted(ents: Entry[]): void {
+    this.metrics.proposalsCommitted.set(ents[ents.length - 1].index);
+    this.metrics.applyBegin();
+    for (const e of ents) {
+      this.applyEntry(e);
+      this.appliedIndex = e.index;
+    }
+    this.metrics.proposalsApplied.set(this.appliedIndex);
+    this.metrics.applyDone(); // etcd_disk_backend_commit_duration_seconds
+    this.metrics.dbTotalSize.set(this.maintenance.dbSize());
+    this.metrics.dbSizeInUse.set(this.maintenance.dbSizeInUse());
+  }
+
+  /** The replicated state machines a snapshot is taken from and restored into (state_snapshot.ts). */
+  private stateHost(): StateHost {
+    return {
+      mvcc: this.mvcc, lessor: this.lessor, auth: this.auth, members: this.members,
+      removed: this.cluster.membership.removed, alarms: this.maintenance.alarms,
+    };
+  }
+
+  /**
+   * MsgSnap from the leader (Raft §7; a member that fell behind the leader's compacted log, or one joining a
+   * cluster restored from a backup): durable first (snapshot file, WAL record), then the applied state replaced.
+   */
+  private async installSnapshot(snap: Snapshot): Promise<void> {
+    await this.snapshots.persist(snap);
+    const out = restoreStateSnapshot(this.stateHost(), snap.data);
+    for (const id of out.removedIds) this.transport.removePeer(id);
+    for (const m of out.added) this.transport.addPeer(m.id, m.peerUrls);
+    for (const m of out.changedUrls) this.transport.updatePeer(m.id, m.peerUrls);
+    const snapLine = snapshotInstalledLine(this.memberId, snap.meta, this.appliedIndex);
+    this.log.info(snapLine.msg, { ...snapLine.fields, 'snapshot-size-bytes': snap.data.length, 'replayed-revisions': out.replayedRevisions, revision: this.mvcc.rev() });
+    this.metrics.proposalsApplied.set(snap.meta.index);
+    this.appliedIndex = snap.meta.index;
+    void this.snapshots.purge().catch((e: Error) => this.log.warn('purging old snapshots failed', { error: e.message }));
+  }
+
+  /** Hands messages to the transport; remembers MsgSnap so that its loss can be reported to raft. */
+  private sendMessages(msgs: Message[]): void {
+    for (const m of msgs) {
+      if (m.type !== MessageType.Snap || !m.snapshot) continue;
+      const index = m.snapshot.meta.index;
+      this.pendingSnaps.set(m.to, index);
+      this.log.info('sending database snapshot', { 'remote-peer-id': m.to.toString(16), 'snapshot-index': index, 'size-bytes': m.snapshot.data.length });
+      // no answer (AppResp) within a generous time: report failure so raft probes and resends (etcd ReportSnapshot)
+      setTimeout(() => this.enqueue(() => {
+        if (this.pendingSnaps.get(m.to) === index) this.snapshotSent(m.to, true);
+      }), 10_000 + 2 * this.cfg.electionTimeoutMs).unref();
+    }
+    this.transport.send(msgs);
+  }
+
+  /** The fate of a MsgSnap to `to` is known: tell raft (a no-op unless its progress still waits for it). */
+  private snapshotSent(to: bigint, failed: boolean): void {
+    if (!this.pendingSnaps.delete(to)) return;
+    this.raft.reportSnapshot(to, failed);
   }
 
   private serveReads(): void {
@@ -538,8 +627,20 @@ export class QuorumNode {
     return this.raft.status().term;
   }
 
+  private handoffHost(): HandoffHost {
+    return {
+      isLeader: () => this.role === Role.Leader, memberId: () => this.memberId, leader: () => this.lead,
+      voters: () => this.cluster.membership.confState().voters, progress: () => this.raft.progress(),
+      peerActive: (id, ms) => this.transport.isActive(id, ms), moveLeader: (to) => this.cluster.moveLeader(to),
+      heartbeatIntervalMs: this.cfg.heartbeatIntervalMs, electionTimeoutMs: this.cfg.electionTimeoutMs, log: this.log,
+    };
+  }
+
   /** Stop ticking, fail waiters with "server stopped", close the transport and the WAL. */
   async stop(): Promise<void> {
+    if (this.stopped) return;
+    // etcd's Stop: a leader first hands leadership to a peer (leader_handoff.ts), within main's exit deadline
+    if (this.raft && this.transport) await handOffLeadership(this.handoffHost(), 2000);
     if (this.stopped) return;
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);

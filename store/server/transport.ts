@@ -228,7 +228,7 @@ class PeerSender {
       this.clientTlsVersion = this.t.peerTlsReloader()?.version ?? 0;
       const url = this.urls[this.urlIndex % this.urls.length];
       const Ctor = serviceClient(raftPackage(), 'Transport');
-      this.client = new Ctor(hostPort(url), peerChannelCredentials(url, this.t.opts.tls), {
+      this.client = new Ctor(hostPort(url), this.t.dialCredentials(url), {
         'grpc.max_send_message_length': MAX_MSG,
         'grpc.max_receive_message_length': MAX_MSG,
         'grpc.initial_reconnect_backoff_ms': 100,
@@ -427,6 +427,18 @@ export class Transport {
       }
     }
     return this.reloader;
+  }
+
+  /**
+   * Credentials for dialing peer `url`: for https, the peer-* material the reloader last validated (a rotation
+   * half-written on disk, new key with old cert, would make the dial throw "key values mismatch"); the files
+   * themselves when there is no reloader. Throws ConfigError naming the flag when a file is unreadable.
+   */
+  dialCredentials(url: string): grpc.ChannelCredentials {
+    const r = url.startsWith('https:') ? this.peerTlsReloader() : undefined;
+    if (!r) return peerChannelCredentials(url, this.opts.tls);
+    const m = r.current();
+    return grpc.credentials.createSsl(m.ca ?? null, m.key, m.cert);
   }
 
   private readonly prober: NodeJS.Timeout;

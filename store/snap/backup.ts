@@ -4,15 +4,17 @@
  * image (etcd's Snapshot RPC sends the digest as its last message); unlike etcd's it is not a bbolt file: a
  * quorumd backup cannot be restored by etcd, nor an etcd backup by quorumd. Layout (ours, little endian):
  *
- *   image  = "QBK1" u32 | metaLen u32 | meta (UTF-8 JSON, BackupMeta) | mvccLen u64 | mvcc | zero padding
- *            (mvcc = store/mvcc/snapshot.ts encodeMvccSnapshot: every stored version, rev, compacted rev;
- *            the padding makes the image a multiple of 512 bytes, like a database file of pages, because
+ *   image  = "QBK1" u32 | metaLen u32 | meta (UTF-8 JSON, BackupMeta) | stateLen u64 | state | zero padding
+ *            (state = the member's whole applied state, store/server/state_snapshot.ts encodeStateSnapshot:
+ *            MVCC with every stored version, rev and compacted rev, plus leases, auth, members, alarms; backups
+ *            written before that carry the MVCC image alone, store/mvcc/snapshot.ts, and stay readable: the
+ *            two are told apart by their magic. The padding makes the image a multiple of 512 bytes, like a database file of pages, because
  *            etcdctl's `snapshot save` finds the digest by `size % 512 == 32`)
  *   file   = image | sha256(image) (32 bytes)
  */
 import { createHash } from 'node:crypto';
-import { decodeMvccSnapshot } from '../mvcc/snapshot.js';
 import type { MvccStore } from '../mvcc/kvstore.js';
+import { decodeStateSnapshot, type DecodedState } from '../server/state_snapshot.js';
 import { crc32c } from '../wal/crc32c.js';
 
 const MAGIC = 0x314b_4251; // "QBK1" read as u32 LE
@@ -75,7 +77,7 @@ export function sha256(b: Uint8Array): Uint8Array {
 /** A parsed backup. */
 export interface Backup {
   meta: BackupMeta;
-  /** encodeMvccSnapshot bytes. */
+  /** The state part: encodeStateSnapshot bytes, or encodeMvccSnapshot bytes in older backups (decodeBackupState reads both). */
   mvcc: Uint8Array;
   /** The image (what the digest covers). */
   image: Uint8Array;
@@ -142,18 +144,27 @@ export interface BackupStatus {
 export function backupStatus(file: Uint8Array): { status: BackupStatus; store: MvccStore } {
   const b = parseBackup(file, false);
   if (b.hasHash) parseBackup(file, true);
-  const store = decodeMvccOrThrow(b.mvcc);
+  const store = decodeBackupState(b.mvcc).mvcc;
   return {
     status: { hash: crc32c(b.image), revision: store.rev(), totalKey: store.exportState().records.length, totalSize: b.image.length },
     store,
   };
 }
 
-/** decodeMvccSnapshot, failing with BackupFormatError. */
-export function decodeMvccOrThrow(mvcc: Uint8Array): MvccStore {
+/**
+ * The state part of a backup: the MVCC store, plus leases, auth, members and alarms (`meta`) when the backup
+ * carries the full state image; `meta` is undefined for an older backup holding the MVCC image alone.
+ * @throws BackupFormatError ("invalid database", detail naming the damage) when the bytes are neither.
+ */
+export function decodeBackupState(state: Uint8Array): DecodedState {
   try {
-    return decodeMvccSnapshot(mvcc);
+    return decodeStateSnapshot(state);
   } catch (e) {
     throw new BackupFormatError((e as Error).message);
   }
+}
+
+/** The MVCC store of a backup's state part (either layout), failing with BackupFormatError. */
+export function decodeMvccOrThrow(state: Uint8Array): MvccStore {
+  return decodeBackupState(state).mvcc;
 }

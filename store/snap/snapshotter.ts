@@ -28,6 +28,23 @@ export class SnapCorruptError extends Error {
   }
 }
 
+/**
+ * Saving a snapshot file failed (e.g. ENOSPC: the disk is full). Names the file; `code` is the errno code. The
+ * half-written `.tmp` is removed, so the directory holds only whole snapshots (load never reads a `.tmp`).
+ */
+export class SnapIoError extends Error {
+  override readonly name = 'SnapIoError';
+  /** errno code of the underlying error, when it has one. */
+  readonly code?: string;
+  constructor(
+    readonly file: string,
+    cause: unknown,
+  ) {
+    super(`snap: saving ${file} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  }
+}
+
 /** File name of the snapshot at `term`/`index`. */
 export function snapName(term: number, index: number): string {
   return `${term.toString(16).padStart(16, '0')}-${index.toString(16).padStart(16, '0')}.snap`;
@@ -96,17 +113,25 @@ export class Snapshotter {
     return names.filter((n) => NAME_RE.test(n)).sort().reverse();
   }
 
-  /** Writes `snap` durably (tmp file, fsync, rename, fsync dir); resolves with the file's path. */
+  /**
+   * Writes `snap` durably (tmp file, fsync, rename, fsync dir); resolves with the file's path.
+   * @throws SnapIoError naming the `.tmp` file when writing it fails (ENOSPC...); the `.tmp` is removed.
+   */
   async save(snap: Snapshot): Promise<string> {
     await fsp.mkdir(this.dir, { recursive: true, mode: 0o700 });
     const file = path.join(this.dir, snapName(snap.meta.term, snap.meta.index));
     const tmp = `${file}.tmp`;
-    const fh = await fsp.open(tmp, 'w', 0o600);
     try {
-      await fh.writeFile(encodeSnapshot(snap));
-      await fh.sync();
-    } finally {
-      await fh.close();
+      const fh = await fsp.open(tmp, 'w', 0o600);
+      try {
+        await fh.writeFile(encodeSnapshot(snap));
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    } catch (err) {
+      await fsp.rm(tmp, { force: true }).catch(() => undefined);
+      throw new SnapIoError(tmp, err);
     }
     await fsp.rename(tmp, file);
     await fsyncDir(this.dir);

@@ -25,3 +25,27 @@ export class WalCorruptError extends Error {
 export class WalStateError extends Error {
   override readonly name = 'WalStateError';
 }
+
+/**
+ * A write, fdatasync or file creation in the WAL directory failed (e.g. ENOSPC: the disk is full). Names the
+ * file (segment, new segment's `.tmp`, or the test-only sync marker); `code` is the errno code ('ENOSPC', 'EIO').
+ * The WAL refuses every later save (the node must stop); what was written before stays loadable by `Wal.open`.
+ */
+export class WalIoError extends Error {
+  override readonly name = 'WalIoError';
+  /** errno code of the underlying error, when it has one. */
+  readonly code?: string;
+  /**
+   * @param file  path of the file being written
+   * @param what  what was being done, e.g. "write at offset 51523"
+   * @param cause the node:fs error
+   */
+  constructor(
+    readonly file: string,
+    what: string,
+    cause: unknown,
+  ) {
+    super(`wal: ${what} of ${file} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  }
+}

@@ -6,7 +6,9 @@
  *   corrupt member  etcd-02 stopped, bytes in the middle of its WAL segment overwritten -> quorumd refuses to start
  *                   with a corruption error (doctor names it) -> replace-member; no acknowledged write lost
  *   restore         `quorum backup`, more writes, every member stopped and its data dir rm -rf'd ->
- *                   `quorum runbook restore --snapshot <the backup>` -> exactly the snapshot's contents and revision
+ *                   `quorum runbook restore --snapshot <the backup> --bump-revision 1000 --mark-compacted` ->
+ *                   exactly the snapshot's contents at its revision + 1000; a watcher resuming from a revision it
+ *                   saw before is cancelled as compacted, a read there is ErrCompacted
  * After each: `quorum status` exit 0 and HashKV equal on every member; each drill prints its recovery time.
  * Needs root. A few minutes on the lab; no timing assertions.
  */
@@ -14,6 +16,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type * as grpc from '@grpc/grpc-js';
 import { eventually } from '../helpers/proc.js';
 import { drill, LabCluster, must, ssh } from '../helpers/lab-e2e.js';
 
@@ -113,6 +116,7 @@ test('corrupt member: a WAL overwritten in the middle -> quorumd refuses to star
 });
 
 test('restore after every data dir is destroyed: exactly the last backup\'s contents and revision', { timeout: 400_000 }, async () => {
+  const BUMP = 1000;
   await L.withClient(h1, async (c) => {
     for (let i = 0; i < 10; i++) await c.put(`restore/before/${i}`, `b${i}`);
   });
@@ -134,14 +138,32 @@ test('restore after every data dir is destroyed: exactly the last backup\'s cont
   assert.notEqual(down.code, 0, 'nothing answers');
 
   await drill('restore (every data dir destroyed)', async () => {
-    const r = await L.q(['runbook', 'restore', '-i', L.inventory, '--snapshot', join(backups, last)]);
+    const r = await L.q(['runbook', 'restore', '-i', L.inventory, '--snapshot', join(backups, last), '--bump-revision', String(BUMP), '--mark-compacted']);
     must(r, 'runbook restore');
+    assert.match(r.stdout, /--bump-revision 1000 --mark-compacted/);
     assert.match(r.stdout, /runbook restore done/);
   });
   for (const h of L.hosts) {
     assert.deepEqual(await L.contents(h), expected, `${h.name} holds exactly the snapshot's contents`);
-    assert.equal(await L.withClient(h, async (c) => (await c.status()).revision), snapRev, `${h.name} at the snapshot's revision`);
+    assert.equal(await L.withClient(h, async (c) => (await c.status()).revision), snapRev + BUMP, `${h.name} at the snapshot's revision + ${BUMP}`);
   }
+  // a watcher (an informer) resuming from a revision it saw before the disaster is told to re-list
+  const compactRev = await L.withClient(h2, (c) => new Promise<string>((resolve, reject) => {
+    const w = (c.rawClient('Watch') as grpc.Client & { Watch(md: grpc.Metadata): grpc.ClientDuplexStream<unknown, { canceled?: boolean; compact_revision?: string }> }).Watch(c.metadata());
+    const timer = setTimeout(() => { w.cancel(); reject(new Error('no cancel from a watch at an old revision within 20 s')); }, 20_000);
+    w.on('data', (res) => {
+      if (!res.canceled) return;
+      clearTimeout(timer);
+      w.cancel();
+      resolve(String(res.compact_revision));
+    });
+    w.on('error', () => undefined);
+    w.write({ create_request: { key: Buffer.from('restore/'), range_end: Buffer.from('restore0'), start_revision: String(snapRev) } });
+  }));
+  assert.equal(compactRev, String(snapRev + BUMP), 'watch from the old revision cancelled with compact_revision');
+  await assert.rejects(L.withClient(h1, (c) => c.range('restore/before/0', { revision: snapRev })), /required revision has been compacted/);
+  // the next write is above every revision a client saw (HashKV at the compacted revision itself is ErrCompacted, as etcd's)
+  assert.equal((await L.withClient(h1, (c) => c.put('restore/after-bump', 'x'))).revision, snapRev + BUMP + 1);
   await L.assertHealthyAndConsistent('restore');
   await doctorClean('after restore');
 });

@@ -5,6 +5,8 @@
  *   serializable=true and recorded as linearizable -> not linearizable
  * - a dropped watch event in the recorder -> watch gap
  * - a put acknowledged with a fabricated response and never sent -> not linearizable / lost write
+ * - server side: a WAL that acknowledges before fsync (QUORUMD_FAULT_ACK_BEFORE_FSYNC=1), all members killed
+ *   losing their un-fsynced writes -> lost write / not linearizable
  * Ports 30100-30111 (or $QUORUM_FAULT_BASE_PORT + 100 ..).
  */
 import { rmSync } from 'node:fs';
@@ -18,6 +20,8 @@ const cases: { name: string; fault: string; mutations: Mutations; expect: RegExp
   { name: 'stale reads from lagging followers', fault: 'delay-all-150ms', mutations: { staleReadsVia: -1 }, expect: /not-linearizable/ },
   { name: 'a watch event dropped', fault: 'partition-member0', mutations: { dropWatchEvent: 5 }, expect: /watch-gap/ },
   { name: 'a put acknowledged before it is applied', fault: 'partition-member0', mutations: { fabricateAckVia: 1 }, expect: /not-linearizable|lost-write/ },
+  // server side (store/server/fault_switches.ts): the WAL never fsyncs, every member loses its unsynced writes
+  { name: 'writes acknowledged before fsync', fault: 'kill9-all-lose-unsynced', mutations: { serverEnv: { QUORUMD_FAULT_ACK_BEFORE_FSYNC: '1' } }, expect: /not-linearizable|lost-write/ },
 ];
 
 for (const [i, c] of cases.entries()) {

@@ -6,14 +6,14 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { sshConnectorFor } from '../connectors/inventory.js';
+import { type SshCliOptions, addSshOptions, sshConnectorsFor } from '../connectors/ssh_cli.js';
 import { loadInventory } from '../inventory/index.js';
 import { EXIT_FAILURE, ReportedFailure, UsageError } from './errors.js';
 
 /** The runbook names (kept here so `quorum --help` loads no playbook). */
 export const RUNBOOK_NAMES = ['backup', 'restore', 'replace-member', 'reset-member', 'recover-quorum', 'nospace', 'doctor'] as const;
 
-interface RunbookFlags { inventory: string; dryRun?: boolean; member?: string; snapshot?: string; dest?: string; keep?: string; fsyncWarnMs?: string; certWarnDays?: string }
+interface RunbookFlags extends SshCliOptions { inventory: string; dryRun?: boolean; member?: string; snapshot?: string; dest?: string; keep?: string; fsyncWarnMs?: string; certWarnDays?: string; bumpRevision?: string; markCompacted?: boolean }
 
 /** `quorum runbook doctor`: findings printed, exit 1 when there is any (playbooks/runbooks/doctor-run.ts). */
 async function runDoctorCli(o: RunbookFlags): Promise<void> {
@@ -25,9 +25,10 @@ async function runDoctorCli(o: RunbookFlags): Promise<void> {
   const fsyncWarnMs = num('--fsync-warn-ms', o.fsyncWarnMs);
   const certWarnDays = num('--cert-warn-days', o.certWarnDays);
   const inv = loadInventory(o.inventory);
+  const connectorFor = sshConnectorsFor(inv, o);
   const { runDoctor } = await import('../../playbooks/runbooks/doctor-run.js');
   const r = await runDoctor(inv, {
-    connectorFor: sshConnectorFor, dryRun: !!o.dryRun,
+    connectorFor, dryRun: !!o.dryRun,
     thresholds: { ...(fsyncWarnMs !== undefined ? { fsyncWarnMs } : {}), ...(certWarnDays !== undefined ? { certWarnDays } : {}) },
   });
   if (r.findings.length) throw new ReportedFailure(EXIT_FAILURE);
@@ -42,7 +43,10 @@ export function parseKeep(v: string | undefined): number | undefined {
 
 async function runOne(name: string, o: RunbookFlags): Promise<void> {
   const keep = parseKeep(o.keep);
+  if (o.bumpRevision !== undefined && !/^\d+$/.test(o.bumpRevision)) throw new UsageError(`--bump-revision must be a whole number >= 0, got ${JSON.stringify(o.bumpRevision)}`);
+  const bump = o.bumpRevision !== undefined ? { bumpRevision: Number(o.bumpRevision) } : {};
   const inv = loadInventory(o.inventory);
+  const connectorFor = sshConnectorsFor(inv, o);
   const { runRunbook } = await import('../../playbooks/runbooks/index.js');
   const { verifySnapshot } = await import('../../playbooks/backup/backup.js');
   let snapshot;
@@ -57,13 +61,14 @@ async function runOne(name: string, o: RunbookFlags): Promise<void> {
   }
   const provision = async () => {
     const { provision: run } = await import('../../playbooks/provision/index.js');
-    const r = await run(inv, { connectorFor: sshConnectorFor });
+    const r = await run(inv, { connectorFor });
     if (r.errors.length) throw new Error(r.errors.map((e) => e.message).join('; '));
   };
   const r = await runRunbook(inv, name, {
-    now: new Date(), dryRun: !!o.dryRun, connectorFor: sshConnectorFor, provision,
+    now: new Date(), dryRun: !!o.dryRun, connectorFor, provision,
     ...(o.member ? { member: o.member } : {}), ...(snapshot ? { snapshot } : {}),
     ...(o.dest ? { dest: o.dest } : {}), ...(keep !== undefined ? { keep } : {}),
+    ...bump, ...(o.markCompacted ? { markCompacted: true } : {}),
   });
   if (r.plan.refused) {
     process.stderr.write(`quorum: runbook ${name} refused, nothing was changed: ${r.plan.refused}\n`);
@@ -98,12 +103,16 @@ export function registerRunbook(program: Command): void {
       process.stdout.write(`wrote ${docs.size} files to ${o.out}\n`);
     });
   for (const name of RUNBOOK_NAMES) {
-    const c = rb.command(name)
+    const c = addSshOptions(rb.command(name))
       .description(`run the ${name} runbook (prints its plan first)`)
       .requiredOption('-i, --inventory <file>', 'inventory YAML file')
       .option('--dry-run', 'print the plan and change nothing');
     if (name === 'replace-member' || name === 'reset-member') c.requiredOption('--member <name>', 'the member (inventory host name)');
-    if (name === 'restore') c.requiredOption('--snapshot <path>', 'the backup file to restore');
+    if (name === 'restore') {
+      c.requiredOption('--snapshot <path>', 'the backup file to restore')
+        .option('--bump-revision <n>', 'add N to the restored revision (etcd 3.5; with --mark-compacted)')
+        .option('--mark-compacted', 'mark the restored revision compacted so watchers re-list (with --bump-revision)');
+    }
     if (name === 'recover-quorum') c.option('--snapshot <path>', 'seed the new cluster from this backup instead of a survivor');
     if (name === 'backup') c.option('--dest <dir>', 'backup directory (default ~/.quorum/<cluster>/backups)').option('--keep <n>', 'retention count (0 keeps all)', '48');
     if (name === 'doctor') c.option('--fsync-warn-ms <ms>', 'warn when WAL fsync p99 (or a dsync write) takes longer', '10').option('--cert-warn-days <n>', 'warn when a certificate has fewer days left', '30');

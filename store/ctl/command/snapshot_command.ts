@@ -8,7 +8,9 @@
  *   (image bytes), in simple ("%x, %d, %d, <humanized>"), table and json ({"hash","revision","totalKey",
  *   "totalSize"}) formats.
  * - `restore FILE --name --initial-cluster --initial-cluster-token --initial-advertise-peer-urls --data-dir
- *   [--skip-hash-check]`: offline, writes a new data dir starting a new cluster (store/snap/restore.ts).
+ *   [--skip-hash-check] [--bump-revision N --mark-compacted]`: offline, writes a new data dir starting a new
+ *   cluster (store/snap/restore.ts); the bump flags are etcd 3.5's (etcdutl), both or neither, else
+ *   "--mark-compacted required if --revision-bump > 0" and exit 128.
  * The files are quorumd backups (store/snap/backup.ts): etcd's bbolt snapshots are not readable here, nor
  * quorumd's by etcd. Wrong argument counts exit 128 (ExitBadArgs).
  */
@@ -17,7 +19,7 @@ import * as fsp from 'node:fs/promises';
 import { Command } from 'commander';
 import { snapshot } from '../../client/maintenance.js';
 import { backupStatus, IMAGE_ALIGN, SHA256_SIZE } from '../../snap/backup.js';
-import { restoreSnapshot } from '../../snap/restore.js';
+import { checkBumpFlags, restoreSnapshot } from '../../snap/restore.js';
 import { CtlError, authenticate, clientFor, globals } from '../global.js';
 import { ExitCode, display, goJson, humanizeBytes, renderTable } from '../printer.js';
 
@@ -101,8 +103,19 @@ export function snapshotCommand(out: (s: string | Uint8Array) => void, err: (s: 
     .option('--initial-cluster-token <token>', 'Initial cluster token for the etcd cluster during restore bootstrap', 'etcd-cluster')
     .option('--initial-advertise-peer-urls <urls>', 'List of this member\'s peer URLs to advertise to the rest of the cluster', 'http://localhost:2380')
     .option('--skip-hash-check', 'Ignore snapshot integrity hash value (required if copied from data directory)')
-    .action(async (args: string[], o: { dataDir?: string; name: string; initialCluster: string; initialClusterToken: string; initialAdvertisePeerUrls: string; skipHashCheck?: boolean }) => {
+    .option('--bump-revision <n>', 'How much to increase the latest revision after restore', '0')
+    .option('--mark-compacted', 'Mark the latest revision after restore as the point of scheduled compaction (required if --bump-revision > 0, disallowed otherwise)')
+    .action(async (args: string[], o: { dataDir?: string; name: string; initialCluster: string; initialClusterToken: string; initialAdvertisePeerUrls: string; skipHashCheck?: boolean; bumpRevision: string; markCompacted?: boolean }) => {
       if (args.length !== 1) throw new CtlError('snapshot restore requires exactly one argument', ExitCode.BadArgs);
+      if (!/^\d+$/.test(o.bumpRevision)) {
+        throw new CtlError(`invalid argument ${JSON.stringify(o.bumpRevision)} for "--bump-revision" flag: not an unsigned integer`, ExitCode.BadArgs);
+      }
+      const bumpRevision = Number(o.bumpRevision);
+      try {
+        checkBumpFlags(bumpRevision, !!o.markCompacted);
+      } catch (e) {
+        throw new CtlError((e as Error).message, ExitCode.BadArgs);
+      }
       const dataDir = o.dataDir || `${o.name}.etcd`;
       const log = (msg: string, f: Record<string, unknown>) =>
         err(goJson({ level: 'info', ts: Date.now() / 1000, caller: 'snapshot/restore', msg, ...f }) + '\n');
@@ -111,10 +124,13 @@ export function snapshotCommand(out: (s: string | Uint8Array) => void, err: (s: 
         const r = await restoreSnapshot({
           file: args[0]!, name: o.name, initialCluster: o.initialCluster, initialClusterToken: o.initialClusterToken,
           initialAdvertisePeerUrls: o.initialAdvertisePeerUrls, dataDir, skipHashCheck: !!o.skipHashCheck,
+          bumpRevision, markCompacted: !!o.markCompacted,
         });
         log('restored snapshot', {
           path: args[0], 'wal-dir': r.walDir, 'data-dir': dataDir, 'snap-dir': r.snapDir,
           'member-id': r.memberId.toString(16), 'cluster-id': r.clusterId.toString(16), revision: r.revision,
+          ...(bumpRevision > 0 ? { 'bump-revision': bumpRevision, 'compact-revision': r.compactRevision } : {}),
+          leases: r.leases, ...(r.users !== undefined ? { users: r.users, 'auth-enabled': r.authEnabled } : {}),
         });
       } catch (e) {
         throw new CtlError((e as Error).message);

@@ -1,13 +1,14 @@
 /**
  * A quorumd cluster as real processes on loopback, each peer link behind a PeerProxy (proxy.ts), with
  * process control for fault scenarios: kill -9 and restart, SIGSTOP/SIGCONT, find the leader.
- * Not simulated: losing data written but not fsynced on kill -9 (that needs a filesystem layer under the
- * WAL, e.g. a FUSE or LD_PRELOAD shim; a kill -9 of the process keeps the page cache, so every write()
- * the member made survives).
+ * Losing what was written but not fsynced (a power loss) is simulated after a kill -9: every member runs
+ * with QUORUMD_TEST_SYNC_MARKER=1, so its WAL records its durable prefix after each fdatasync
+ * (`member/wal/synced.mark`), and `kill9(i, { loseUnsynced: true })` cuts the WAL back to it (the page cache
+ * survives kill -9 of a process, so without the cut every write() would survive).
  * Ports: base .. base + 4n - 1 (client, real peer, proxy, metrics per member). Every process is killed by pid.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StoreClient } from '../../../store/client/client.js';
@@ -38,9 +39,11 @@ export class FaultCluster {
   readonly proxies: PeerProxy[];
   readonly dir: string;
   private readonly args: string[][];
+  private readonly env: NodeJS.ProcessEnv;
 
   /** n members on ports from `base`; `rand` drives the proxies' loss. Nothing is started. */
-  constructor(n: number, base: number, rand: () => number, opts: { heartbeatMs?: number; electionMs?: number; dir?: string } = {}) {
+  constructor(n: number, base: number, rand: () => number, opts: { heartbeatMs?: number; electionMs?: number; dir?: string; extraArgs?: string[]; env?: Record<string, string> } = {}) {
+    this.env = { ...process.env, QUORUMD_TEST_SYNC_MARKER: '1', ...(opts.env ?? {}) };
     this.dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'quorum-fault-'));
     this.members = Array.from({ length: n }, (_, i) => ({
       name: `f${i + 1}`, clientUrl: `http://127.0.0.1:${base + 4 * i}`, peerPort: base + 4 * i + 1, proxyPort: base + 4 * i + 2,
@@ -55,6 +58,7 @@ export class FaultCluster {
       '--initial-cluster-token', 'fault', '--initial-cluster', initial, '--initial-cluster-state', 'new',
       '--listen-metrics-urls', `http://127.0.0.1:${m.metricsPort}`,
       '--heartbeat-interval', String(hb), '--election-timeout', String(opts.electionMs ?? 10 * hb),
+      ...(opts.extraArgs ?? []),
     ]);
     const pids = () => new Map(this.members.filter((m) => m.proc?.pid).map((m) => [m.name, m.proc!.pid!]));
     this.proxies = this.members.map((m) => new PeerProxy(m.name, m.proxyPort, m.peerPort, pids, rand));
@@ -70,7 +74,7 @@ export class FaultCluster {
   private spawn(i: number): void {
     const m = this.members[i];
     const log = createWriteStream(join(this.dir, `${m.name}.log`), { flags: 'a' });
-    const p = spawn(process.execPath, [QUORUMD, ...this.args[i]], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [QUORUMD, ...this.args[i]], { stdio: ['ignore', 'pipe', 'pipe'], env: this.env });
     p.stdout!.pipe(log);
     p.stderr!.pipe(log);
     m.proc = p;
@@ -79,13 +83,56 @@ export class FaultCluster {
     m.exited = new Promise((r) => p.on('exit', () => r()));
   }
 
-  /** kill -9 member i (by pid) and wait for it to exit. */
-  async kill9(i: number): Promise<void> {
+  /**
+   * kill -9 member i (by pid) and wait for it to exit. `loseUnsynced`: then cut its WAL back to the last
+   * fdatasync, as a power loss would (see the file comment); returns the bytes cut.
+   */
+  async kill9(i: number, o: { loseUnsynced?: boolean } = {}): Promise<number> {
     const m = this.members[i];
-    if (!m.proc || m.proc.exitCode !== null || m.proc.signalCode !== null) return;
+    if (!m.proc || m.proc.exitCode !== null || m.proc.signalCode !== null) return 0;
     if (m.stopped) process.kill(m.proc.pid!, 'SIGCONT');
     process.kill(m.proc.pid!, 'SIGKILL');
     await m.exited;
+    return o.loseUnsynced ? this.loseUnsynced(i) : 0;
+  }
+
+  /** Cut member i's WAL (not running) back to its durable prefix (member/wal/synced.mark); returns the bytes cut. */
+  loseUnsynced(i: number): number {
+    const walDir = join(this.members[i].dataDir, 'member', 'wal');
+    let mark: string[];
+    try {
+      mark = readFileSync(join(walDir, 'synced.mark'), 'utf8').trim().split(' ');
+    } catch {
+      return 0; // no WAL yet
+    }
+    const [seq, off] = [mark[0]!, Number(mark[1])];
+    let cut = 0;
+    for (const name of readdirSync(walDir)) {
+      if (!name.endsWith('.wal')) continue;
+      const file = join(walDir, name);
+      const s = name.slice(0, 16);
+      const size = statSync(file).size;
+      if (s === seq && size > off) {
+        truncateSync(file, off);
+        cut += size - off;
+      } else if (s > seq) {
+        unlinkSync(file);
+        cut += size;
+      }
+    }
+    return cut;
+  }
+
+  /** The lines of member i's log (every incarnation) whose msg is `msg`, parsed. */
+  logLines(i: number, msg: string): Record<string, unknown>[] {
+    let text = '';
+    try {
+      text = readFileSync(join(this.dir, `${this.members[i].name}.log`), 'utf8');
+    } catch {
+      return [];
+    }
+    const needle = `"msg":${JSON.stringify(msg)}`;
+    return text.split('\n').filter((l) => l.includes(needle)).map((l) => JSON.parse(l) as Record<string, unknown>);
   }
 
   /** Start member i again on its data dir (after kill9). */

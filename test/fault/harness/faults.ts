@@ -2,6 +2,8 @@
 import type { Rng } from '../checker/generator.js';
 import type { FaultCluster } from './cluster.js';
 import { MORE_FAULTS } from './faults_more.js';
+import { SNAPSHOT_FAULTS } from './faults_snapshot.js';
+import { DISK_FAULTS } from './faults_disk.js';
 import type { Fault } from './scenario.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -52,6 +54,8 @@ export const FAULTS: Fault[] = [
   { name: 'partition-member0', inject: async (c) => { c.isolate(0); return async () => c.heal(); } },
   { name: 'kill9-all', inject: async (c) => { for (let i = 0; i < 3; i++) await c.kill9(i); await sleep(500); return async () => { for (let i = 0; i < 3; i++) c.restart(i); }; } },
   ...MORE_FAULTS,
+  ...SNAPSHOT_FAULTS,
+  ...DISK_FAULTS, // keep last: appended faults must not shift the CI seeds of the others
 ];
 
 /** A fault by name; throws on an unknown name. */

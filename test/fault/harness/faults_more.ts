@@ -3,8 +3,8 @@
  * empty data dir, promote it), compaction and defragmentation under load, kill -9 of the leader during a
  * burst of concurrent txns, SIGSTOP of a follower with fresh watchers open on it, 5-member clusters (two
  * members killed, a minority partition holding the leader), and a lease expiring across a leader kill.
- * Not here: snapshot catch-up (quorumd never compacts its Raft log: --snapshot-count is accepted and
- * ignored, store/server/config.ts), a full disk.
+ * Snapshot catch-up and power-loss kills are in faults_snapshot.ts. Not here:
+ * a full disk.
  */
 import { StoreClient } from '../../../store/client/client.js';
 import type { Rng } from '../checker/generator.js';

@@ -19,6 +19,8 @@ export interface Mutations {
   dropWatchEvent?: number;
   /** Puts of clients bound to this member are acknowledged at once with a guessed revision and never sent. */
   fabricateAckVia?: number;
+  /** Server-side broken builds: environment for every quorumd process (store/server/fault_switches.ts). */
+  serverEnv?: Record<string, string>;
 }
 
 export const PREFIX = '/f/';

@@ -29,6 +29,14 @@ export interface FaultContext {
 export interface Fault {
   name: string;
   members?: number;
+  /** Extra quorumd flags for every member (e.g. a small --snapshot-count). */
+  extraArgs?: string[];
+  /** Extra environment for every member (e.g. QUORUMD_TEST_SYNC_MARKER: '0'); the mutations' serverEnv wins. */
+  env?: Record<string, string>;
+  /** Before the members start (their data dirs are not created yet), e.g. mount a small filesystem per data dir. */
+  prepare?(c: FaultCluster): Promise<void>;
+  /** After every member was killed, before the run dir is removed; runs even after a harness error (faults_disk.ts). */
+  cleanup?(c: FaultCluster): Promise<void>;
   inject(c: FaultCluster, rng: Rng, ctx: FaultContext): Promise<() => Promise<void>>;
 }
 
@@ -58,13 +66,14 @@ export async function runScenario(fault: Fault, o: RunOptions): Promise<RunResul
   const log = o.log ?? (() => {});
   const rng = new Rng(o.seed);
   const n = fault.members ?? 3;
-  const cluster = new FaultCluster(n, o.basePort, () => rng.next());
+  const cluster = new FaultCluster(n, o.basePort, () => rng.next(), { extraArgs: fault.extraArgs, env: { ...fault.env, ...o.mutations?.serverEnv } });
   const rec: Recorder = { ops: [], watches: [], nextId: 0 };
   const violations: Violation[] = [];
   let stop = false;
   const watchers: Watcher[] = [];
   let completed = false;
   try {
+    await fault.prepare?.(cluster);
     await cluster.start();
     log(`${fault.name} seed ${o.seed}: cluster up in ${cluster.dir}`);
     const member = (i: number) => ({ url: cluster.members[i].clientUrl, incarnation: () => cluster.members[i].incarnation });
@@ -134,6 +143,7 @@ export async function runScenario(fault: Fault, o: RunOptions): Promise<RunResul
     stop = true;
     for (const w of watchers) w.stop();
     await cluster.stop();
+    await fault.cleanup?.(cluster);
     // keep the members' logs after a violation or a harness error
     if (completed && violations.length === 0 && !o.keepDir) rmSync(cluster.dir, { recursive: true, force: true });
   }

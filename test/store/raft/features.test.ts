@@ -214,3 +214,33 @@ describe('snapshots (§7)', () => {
     assert.deepEqual(c.terms(3), c.terms(1).slice(-3));
   });
 });
+
+describe('snapshots: a lost MsgSnap (§7, etcd ReportSnapshot)', () => {
+  it('after the transport reports the snapshot failed, the leader probes again and resends it', () => {
+    const c = new Cluster(3);
+    c.campaign(1);
+    c.isolate(3);
+    for (let i = 0; i < 10; i++) c.node(1).rn.propose(enc(`s${i}`));
+    c.stabilize();
+    const leader = c.node(1);
+    leader.storage.createSnapshot(8, c.ids, enc('state-at-8'));
+    leader.storage.compact(8);
+    c.heal();
+    let snaps = 0;
+    const origStep = c.node(3).rn.step.bind(c.node(3).rn);
+    c.node(3).rn.step = (m) => {
+      if (m.type === MessageType.Snap && ++snaps === 1) return; // the first one is lost on the way
+      origStep(m);
+    };
+    c.tick(3);
+    assert.equal(snaps, 1);
+    assert.equal(c.node(3).storage.snapshot().meta.index, 0, 'nothing installed yet');
+    c.tick(3);
+    assert.equal(snaps, 1, 'without a report the leader waits (progress paused in Snapshot state)');
+    leader.rn.reportSnapshot(3n, true);
+    c.tick(3);
+    assert.equal(snaps, 2, 'resent after the failure report and the next heartbeat response');
+    assert.equal(c.node(3).storage.snapshot().meta.index, 8);
+    assert.equal(c.node(3).rn.status().commit, 11);
+  });
+});

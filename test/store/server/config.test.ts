@@ -131,7 +131,8 @@ test('YAML config file with etcd keys; other flags ignored as etcd does', () => 
   assert.deepEqual(c.clientTls, { certFile: '/etc/etcd/pki/server.pem', keyFile: '/etc/etcd/pki/server-key.pem', trustedCaFile: '/etc/etcd/pki/ca.pem', clientCertAuth: true });
   assert.equal(c.peerTls.certFile, '/etc/etcd/pki/peer.pem');
   assert.equal(c.peerTls.clientCertAuth, true);
-  assert.ok(c.ignored.includes('snapshot-count'));
+  assert.ok(!c.ignored.includes('snapshot-count'));
+  assert.deepEqual(c.snapshot, { count: 10000, catchupEntries: 5000, maxSnapshots: 5, maxWals: 5 }); // etcd's defaults besides the file's
 
   writeFileSync(file, 'name: n\nheartbeat-interval: fast\n');
   assert.throws(() => run(['--config-file', file]), /heartbeat-interval: invalid value "fast"/);

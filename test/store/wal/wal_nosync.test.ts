@@ -68,3 +68,23 @@ describe('Wal.save with sync: false (etcd raft.MustSync)', () => {
     await r.wal.close();
   });
 });
+
+describe('Wal.save write paths', () => {
+  it('a batch above the synchronous-write limit (1 MiB) is written asynchronously and replays like a small one', async () => {
+    const dir = freshDir();
+    let fsyncs = 0;
+    const wal = await Wal.create(dir, META, { onFsync: () => fsyncs++ });
+    const big = (index: number): Entry => ({ index, term: 1, type: EntryType.Normal, data: new Uint8Array(300 * 1024).fill(index) });
+    await wal.save({ term: 1, vote: 1n, commit: 0 }, [entry(1, 1)]);
+    await wal.save({ term: 1, vote: 1n, commit: 1 }, [big(2), big(3), big(4), big(5)]); // ≈ 1.2 MiB: the async path
+    await wal.save({ term: 1, vote: 1n, commit: 5 }, [entry(6, 1)]);
+    assert.equal(fsyncs, 3);
+    await wal.close();
+    const r = await Wal.open(dir);
+    assert.deepEqual(r.entries.map((e) => e.index), [1, 2, 3, 4, 5, 6]);
+    assert.equal(r.entries[3].data.length, 300 * 1024);
+    assert.ok(r.entries[3].data.every((b) => b === 4));
+    assert.deepEqual(r.hardState, { term: 1, vote: 1n, commit: 5 });
+    await r.wal.close();
+  });
+});

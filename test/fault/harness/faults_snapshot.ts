@@ -1,0 +1,86 @@
+/**
+ * Snapshot and durability faults (issue 4): members run with a small --snapshot-count so the Raft log is
+ * compacted during the run (store/server/snapshot_policy.ts).
+ * - snapshot-catchup-partition: a follower is cut off until the leader has taken two snapshots after the cut
+ *   (its log is compacted past the follower's last entry), then healed: the follower must be caught up by
+ *   MsgSnap ("applied snapshot" in its log, and its applied index jumps to the snapshot's).
+ * - kill9-all-after-compaction: once every member has snapshotted and compacted, all are killed with kill -9
+ *   losing whatever was not fsynced, and restarted: each must recover from its snapshot + WAL tail
+ *   ("recovered from snapshot" in its log).
+ * - kill9-all-lose-unsynced: every member killed, losing un-fsynced WAL writes, then restarted (no snapshots):
+ *   nothing acknowledged may be lost. With QUORUMD_FAULT_ACK_BEFORE_FSYNC=1 (a broken build) it must be.
+ * A harness assertion that fails (the snapshot path was not taken) throws: the run then fails as a harness error.
+ */
+import type { FaultCluster } from './cluster.js';
+import type { Fault } from './scenario.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Small enough that a few seconds of the load produce several snapshots; the catch-up tail is shorter still. */
+const SNAPSHOT_ARGS = ['--snapshot-count', '150', '--experimental-snapshot-catchup-entries', '30'];
+
+async function leaderOr0(c: FaultCluster): Promise<number> {
+  for (let i = 0; i < 40; i++) {
+    const l = await c.leader();
+    if (l >= 0) return l;
+    await sleep(250);
+  }
+  return 0;
+}
+
+async function waitFor(what: string, ok: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(250);
+  }
+}
+
+export const SNAPSHOT_FAULTS: Fault[] = [
+  {
+    name: 'snapshot-catchup-partition',
+    extraArgs: SNAPSHOT_ARGS,
+    inject: async (c, rng, ctx) => {
+      const l = await leaderOr0(c);
+      const others = [0, 1, 2].filter((i) => i !== l);
+      const f = others[rng.int(others.length)]!;
+      const before = c.logLines(l, 'saved snapshot').length;
+      c.isolate(f);
+      // two snapshots after the cut: the second compacts to (its index - 30), past everything f holds
+      await waitFor(`two snapshots on the leader f${l + 1} while f${f + 1} is cut off`, () => c.logLines(l, 'saved snapshot').length >= before + 2, 45_000);
+      const applied = c.logLines(f, 'applied snapshot').length;
+      return async () => {
+        c.heal();
+        await waitFor(`f${f + 1} to install a snapshot from the leader after the partition`, () => c.logLines(f, 'applied snapshot').length > applied, 30_000);
+        const line = c.logLines(f, 'applied snapshot').at(-1)!;
+        ctx.log(`f${f + 1} applied snapshot ${String(line['incoming-leader-snapshot-index'])} (was at ${String(line['current-applied-index'])})`);
+        if (Number(line['incoming-leader-snapshot-index']) <= Number(line['current-applied-index'])) throw new Error('the snapshot did not move the applied index');
+      };
+    },
+  },
+  {
+    name: 'kill9-all-after-compaction',
+    extraArgs: SNAPSHOT_ARGS,
+    inject: async (c, _rng, ctx) => {
+      await waitFor('a compacted log on every member', () => [0, 1, 2].every((i) => c.logLines(i, 'compacted Raft logs').length > 0), 45_000);
+      const recovered = [0, 1, 2].map((i) => c.logLines(i, 'recovered from snapshot').length);
+      let cut = 0;
+      for (let i = 0; i < 3; i++) cut += await c.kill9(i, { loseUnsynced: true });
+      ctx.log(`killed all, ${cut} un-fsynced WAL bytes lost`);
+      await sleep(500);
+      return async () => {
+        for (let i = 0; i < 3; i++) c.restart(i);
+        await waitFor('every member to recover from its snapshot', () => [0, 1, 2].every((i) => c.logLines(i, 'recovered from snapshot').length > recovered[i]!), 30_000);
+      };
+    },
+  },
+  {
+    name: 'kill9-all-lose-unsynced',
+    inject: async (c, _rng, ctx) => {
+      let cut = 0;
+      for (let i = 0; i < 3; i++) cut += await c.kill9(i, { loseUnsynced: true });
+      ctx.log(`killed all, ${cut} un-fsynced WAL bytes lost`);
+      await sleep(500);
+      return async () => { for (let i = 0; i < 3; i++) c.restart(i); };
+    },
+  },
+];
