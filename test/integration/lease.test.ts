@@ -186,11 +186,11 @@ test('the npm etcd3 client: lease grant, put with lease, keepalive, ttl, revoke'
     await lease.revoke();
     assert.equal(await client.get('e3-a').string(), null);
     assert.equal(await client.get('e3-b').string(), null);
-    // auto keep-alive keeps a 2 s lease alive past its TTL
-    const live = client.lease(2);
+    // auto keep-alive keeps a 3 s lease alive well past its TTL (the client renews every TTL/3)
+    const live = client.lease(3);
     await live.grant();
     await live.put('e3-live').value('x');
-    await new Promise((r) => setTimeout(r, 4500));
+    await new Promise((r) => setTimeout(r, 7000));
     assert.equal(await client.get('e3-live').string(), 'x');
     await live.revoke();
   } finally {

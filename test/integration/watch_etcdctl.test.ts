@@ -52,7 +52,12 @@ async function scenario(url: string): Promise<{ etcdctl: string[]; quorumctl: st
     const q = WATCHES.map(([, args]) => startWatch('quorumctl', url, args));
     const all = [...e, ...q];
     await waitFor('watchers to replay history', async () => all.every((w, i) => i % WATCHES.length === 0 || i % WATCHES.length === 3 || w.out.length > 0), 20_000, 50);
-    await sleep(1500); // let the live watches be created
+    // the live watches (no --rev) start at the revision current when they are created: wait until the server
+    // counts every watcher (etcd_debugging_mvcc_watcher_total, served on the client URL by etcd and quorumd alike)
+    await waitFor('every watcher registered on the server', async () => {
+      const m = /^etcd_debugging_mvcc_watcher_total (\d+)/m.exec(await (await fetch(`${url}/metrics`)).text());
+      return m !== null && Number(m[1]) >= all.length;
+    }, 20_000, 50);
     await kv.put('foo1', 'again');
     await kv.put('foo2', 'bar2-2');
     await kv.deleteRange('foo', { rangeEnd: Buffer.from('fop') });
