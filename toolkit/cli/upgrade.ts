@@ -21,11 +21,12 @@ export function registerUpgrade(program: Command): void {
     .action(async (o: { inventory: string; release?: string; rollback?: boolean; dryRun?: boolean } & SshCliOptions) => {
       if (o.release && o.rollback) throw new UsageError('--release and --rollback exclude each other (fix: give one of them)');
       const inv = loadInventory(o.inventory);
+      const connectorFor = sshConnectorsFor(inv, o); // validates the SSH options before anything else is looked at
       const { upgrade } = await import('../../playbooks/provision/upgrade-live.js');
       const { findRelease, releaseAt } = await import('../../playbooks/provision/release.js');
       const release = o.rollback ? undefined : o.release ? releaseAt(o.release) : findRelease(inv);
       const r = await upgrade(inv, {
-        ...(release ? { release } : { rollback: true }), dryRun: !!o.dryRun, connectorFor: sshConnectorsFor(inv, o),
+        ...(release ? { release } : { rollback: true }), dryRun: !!o.dryRun, connectorFor,
       });
       if (r.errors.length) {
         for (const e of r.errors) process.stderr.write(`quorum: ${e.message}\n`);
