@@ -19,7 +19,7 @@ import type { Logger } from './log.js';
 import { initialMembers, type MemberInfo } from './members.js';
 import type { Metrics } from './metrics.js';
 import { applyKvRequest, type KvApplyResult } from './kv_txn.js';
-import { decodeRequest, encodeRequest, type RequestBody } from './request.js';
+import { decodeRequest, encodeRequest, type Request, type RequestBody } from './request.js';
 import { Lessor, minLeaseTtl } from '../lease/lessor.js';
 import { registerLeaseLookup } from './kv_validate.js';
 import { applyLeaseOp, type LeaseApplyResult } from './lease_apply.js';
@@ -52,7 +52,7 @@ export type ApplyResult =
   | AuthApplyResult
   | { op: 'alarm'; rev: number; alarms: AlarmMember[] };
 
-interface Waiter { resolve: (r: ApplyResult) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+interface Waiter { resolve: (r: ApplyResult) => void; reject: (e: Error) => void; timer: NodeJS.Timeout; data?: Uint8Array }
 interface ReadWaiter { resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout; index?: number }
 
 /** Thrown by QuorumNode.start when the data dir or flags make starting unsafe. */
@@ -102,6 +102,12 @@ export class QuorumNode {
   /** The hard state last written to the WAL (term/vote changes force an fsync: etcd's raft.MustSync). */
   private savedHard: { term: number; vote: bigint } = { term: 0, vote: NONE };
   private readonly waiters = new Map<string, Waiter>();
+  /**
+   * Puts this member proposed and has not applied yet, by their entry data (raft hands the same Uint8Array back in
+   * committedEntries): apply takes the request from here instead of decoding JSON + base64 again (a proposing
+   * leader's hot path). Each request equals what decodeRequest returns for its data. Cleared when its waiter settles.
+   */
+  private readonly ownPuts = new Map<Uint8Array, Request>();
   private readonly reads = new Map<string, ReadWaiter>();
   private pendingReads: ReadWaiter[] = [];
   private noLeaderQueue: (() => void)[] = [];
@@ -445,12 +451,15 @@ export class QuorumNode {
       return;
     }
     if (e.type !== EntryType.Normal || e.data.length === 0) return;
-    let req;
-    try {
-      req = decodeRequest(e.data);
-    } catch (err) {
-      this.log.error('cannot decode a committed entry; skipping it', { index: e.index, error: (err as Error).message });
-      return;
+    let req = this.ownPuts.get(e.data);
+    if (req) this.ownPuts.delete(e.data);
+    else {
+      try {
+        req = decodeRequest(e.data);
+      } catch (err) {
+        this.log.error('cannot decode a committed entry; skipping it', { index: e.index, error: (err as Error).message });
+        return;
+      }
     }
     const b = req.body;
     const gate = this.maintenance.beforeApply(b); // NOSPACE alarm and space quota (maintenance_state.ts)
@@ -483,6 +492,7 @@ export class QuorumNode {
     const w = this.waiters.get(req.id);
     if (w) {
       this.waiters.delete(req.id);
+      if (w.data) this.ownPuts.delete(w.data);
       clearTimeout(w.timer);
       this.metrics.proposalsPending.dec();
       w.resolve(result);
@@ -494,6 +504,7 @@ export class QuorumNode {
     const w = this.waiters.get(id);
     if (!w) return;
     this.waiters.delete(id);
+    if (w.data) this.ownPuts.delete(w.data);
     clearTimeout(w.timer);
     this.metrics.proposalsPending.dec();
     w.reject(err);
@@ -510,15 +521,19 @@ export class QuorumNode {
     if (denied) return Promise.reject(denied);
     const id = `${this.idPrefix}-${this.nextId++}`;
     const data = encodeRequest({ id, body });
+    const own = body.op === 'put';
+    // fresh copies, as decodeRequest would make them (the client's buffers may be views into a larger gRPC buffer)
+    if (own) this.ownPuts.set(data, { id, body: { op: 'put', key: new Uint8Array(body.key), value: new Uint8Array(body.value), lease: body.lease, prevKv: !!body.prevKv } });
     return new Promise<ApplyResult>((resolve, reject) => {
       const timer = setTimeout(() => {
+        if (own) this.ownPuts.delete(data);
         if (this.waiters.delete(id)) {
           this.metrics.proposalsPending.dec();
           this.metrics.proposalsFailed.inc();
           reject(this.lead === NONE ? errors.timeoutLeaderFail() : errors.timeout());
         }
       }, this.requestTimeoutMs);
-      this.waiters.set(id, { resolve, reject, timer });
+      this.waiters.set(id, { resolve, reject, timer, ...(own ? { data } : {}) });
       this.metrics.proposalsPending.inc();
       const attempt = () => {
         if (!this.waiters.has(id)) return;
@@ -534,6 +549,7 @@ export class QuorumNode {
             return;
           }
           this.waiters.delete(id);
+          if (own) this.ownPuts.delete(data);
           clearTimeout(timer);
           this.metrics.proposalsPending.dec();
           this.metrics.proposalsFailed.inc();
@@ -650,6 +666,7 @@ export class QuorumNode {
       w.reject(errors.stopped());
     }
     this.waiters.clear();
+    this.ownPuts.clear();
     for (const w of this.reads.values()) {
       clearTimeout(w.timer);
       w.reject(errors.stopped());
