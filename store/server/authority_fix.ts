@@ -10,8 +10,8 @@
  * :authority, and re-encodes the block as plain literals. Connections with a valid authority are piped through
  * untouched after their first header block.
  */
-import { Duplex } from 'node:stream';
 import { HpackDecoder, encodeLiteralBlock } from './hpack.js';
+import { SocketDuplex } from './gateway_sniff.js';
 
 const PREFACE_LEN = 24;
 const HEADERS = 0x1;
@@ -37,46 +37,16 @@ function frame(type: number, flags: number, stream: number, payload: Buffer): Bu
   return Buffer.concat([h, payload]);
 }
 
-/** Wraps one client connection; give the result to grpc-js' connection injector. */
-export class AuthorityFixStream extends Duplex {
+/** Wraps one client connection (a SocketDuplex, gateway_sniff.ts); give the result to grpc-js' connection injector. */
+export class AuthorityFixStream extends SocketDuplex {
   private buf: Buffer = Buffer.alloc(0);
   private mode: 'preface' | 'undecided' | 'rewrite' | 'pipe' = 'preface';
   private readonly decoder = new HpackDecoder();
   private pending: { stream: number; flags: number; fragments: Buffer[]; raw: Buffer[] } | undefined;
 
-  constructor(private readonly sock: Duplex) {
-    super({ allowHalfOpen: true });
-    sock.on('data', (d: Buffer) => this.onData(d));
-    sock.on('end', () => this.push(null));
-    sock.on('error', (e) => this.destroy(e));
-    sock.on('close', () => this.destroy());
-  }
-
-  override _read(): void {
-    this.sock.resume();
-  }
-
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
-    this.sock.write(chunk, cb);
-  }
-
-  override _final(cb: (e?: Error | null) => void): void {
-    this.sock.end();
-    cb();
-  }
-
-  override _destroy(err: Error | null, cb: (e?: Error | null) => void): void {
-    this.sock.destroy();
-    cb(err);
-  }
-
-  private emit_(b: Buffer): void {
-    if (!this.push(b)) this.sock.pause();
-  }
-
-  private onData(d: Buffer): void {
+  protected override onSocketData(d: Buffer): void {
     if (this.mode === 'pipe') {
-      this.emit_(d);
+      this.deliver(d);
       return;
     }
     this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
@@ -90,7 +60,7 @@ export class AuthorityFixStream extends Duplex {
   private process(): void {
     if (this.mode === 'preface') {
       if (this.buf.length < PREFACE_LEN) return;
-      this.emit_(this.buf.subarray(0, PREFACE_LEN));
+      this.deliver(this.buf.subarray(0, PREFACE_LEN));
       this.buf = this.buf.subarray(PREFACE_LEN);
       this.mode = 'undecided';
     }
@@ -117,13 +87,13 @@ export class AuthorityFixStream extends Duplex {
         this.pending.raw.push(raw);
         this.pending.flags |= flags & END_HEADERS;
       } else {
-        this.emit_(raw);
+        this.deliver(raw);
         continue;
       }
       if (this.pending.flags & END_HEADERS) this.headerBlock(this.pending);
     }
     if (this.mode === 'pipe' && this.buf.length > 0) {
-      this.emit_(this.buf);
+      this.deliver(this.buf);
       this.buf = Buffer.alloc(0);
     }
   }
@@ -134,7 +104,7 @@ export class AuthorityFixStream extends Duplex {
     if (this.mode === 'undecided') {
       const auth = headers.find(([n]) => n === ':authority');
       if (!auth || fixAuthority(auth[1]) === auth[1]) {
-        for (const r of p.raw) this.emit_(r);
+        for (const r of p.raw) this.deliver(r);
         this.mode = 'pipe';
         return;
       }
@@ -146,7 +116,7 @@ export class AuthorityFixStream extends Duplex {
       const part = block.subarray(off, off + MAX_FRAME);
       const last = off + MAX_FRAME >= block.length;
       const flags = (first ? p.flags & END_STREAM : 0) | (last ? END_HEADERS : 0);
-      this.emit_(frame(first ? HEADERS : CONTINUATION, flags, p.stream, part));
+      this.deliver(frame(first ? HEADERS : CONTINUATION, flags, p.stream, part));
     }
   }
 }

@@ -12,19 +12,56 @@ import type tls from 'node:tls';
 export const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
 /**
- * A Duplex over `sock` that first yields `prefix` (bytes already read from it), then the socket's data; writes go
- * to the socket. Node's HTTP server accepts any Duplex as a connection.
+ * The one socket wrapper of the client port: a Duplex over `sock` that hands the socket's data on (through
+ * `onSocketData`, by default unchanged) and writes, ends and destroys the socket; flow control pauses the socket
+ * while the reader is full and resumes it on the next read. A socket 'end' ends the readable side, a socket error
+ * or close destroys the wrapper. Subclasses: `PrefixedStream` (HTTP/1.x gateway connections) and
+ * `AuthorityFixStream` in authority_fix.ts (gRPC connections, etcdctl 3.4 :authority rewrite).
  */
-export class PrefixedStream extends Duplex {
-  constructor(private readonly sock: net.Socket, prefix: Buffer) {
+export class SocketDuplex<S extends Duplex = Duplex> extends Duplex {
+  constructor(protected readonly sock: S) {
     super({ allowHalfOpen: true });
-    if (prefix.length > 0) this.push(prefix);
-    sock.on('data', (d: Buffer) => {
-      if (!this.push(d)) sock.pause();
-    });
+    sock.on('data', (d: Buffer) => this.onSocketData(d));
     sock.on('end', () => this.push(null));
     sock.on('error', (e) => this.destroy(e));
     sock.on('close', () => this.destroy());
+  }
+
+  /** Called with every chunk read from the socket; the default passes it on unchanged. */
+  protected onSocketData(d: Buffer): void {
+    this.deliver(d);
+  }
+
+  /** Pushes `b` to the reader, pausing the socket when the reader's buffer is full. */
+  protected deliver(b: Buffer): void {
+    if (!this.push(b)) this.sock.pause();
+  }
+
+  override _read(): void {
+    this.sock.resume();
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
+    this.sock.write(chunk, cb);
+  }
+  override _final(cb: (e?: Error | null) => void): void {
+    this.sock.end();
+    cb();
+  }
+  override _destroy(err: Error | null, cb: (e?: Error | null) => void): void {
+    this.sock.destroy();
+    cb(err);
+  }
+}
+
+/**
+ * A SocketDuplex over a TCP/TLS socket that first yields `prefix` (bytes already read from it), then the socket's
+ * data; writes go to the socket. Node's HTTP server accepts any Duplex as a connection; the socket getters and
+ * setters it calls are forwarded.
+ */
+export class PrefixedStream extends SocketDuplex<net.Socket> {
+  constructor(sock: net.Socket, prefix: Buffer) {
+    super(sock);
+    if (prefix.length > 0) this.push(prefix);
   }
 
   get remoteAddress(): string | undefined {
@@ -44,21 +81,6 @@ export class PrefixedStream extends Duplex {
   setKeepAlive(enable?: boolean, delay?: number): this {
     this.sock.setKeepAlive(enable, delay);
     return this;
-  }
-
-  override _read(): void {
-    this.sock.resume();
-  }
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
-    this.sock.write(chunk, cb);
-  }
-  override _final(cb: (e?: Error | null) => void): void {
-    this.sock.end();
-    cb();
-  }
-  override _destroy(err: Error | null, cb: (e?: Error | null) => void): void {
-    this.sock.destroy();
-    cb(err);
   }
 }
 

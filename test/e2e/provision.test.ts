@@ -10,33 +10,21 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, eventually, type RunResult } from '../helpers/proc.js';
+import { LAB_HOSTS, must, ssh } from '../helpers/lab-e2e.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const quorum = join(root, 'bin', 'quorum.js');
 const inventory = join(root, 'inventory', 'lab.yaml');
-const key = '/var/lib/quorum-lab/ssh/id_ed25519';
-const hosts = [
-  { name: 'etcd-01', address: '10.88.0.11' },
-  { name: 'etcd-02', address: '10.88.0.12' },
-  { name: 'etcd-03', address: '10.88.0.13' },
-];
+const hosts = LAB_HOSTS;
 let etcdctlEnv: NodeJS.ProcessEnv = {};
 
 function q(args: string[], timeoutMs = 600_000): Promise<RunResult> {
   return run(process.execPath, [quorum, ...args], { cwd: root, timeoutMs });
 }
-function ssh(address: string, cmd: string): Promise<RunResult> {
-  return run('ssh', ['-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
-    '-o', 'ConnectTimeout=10', `root@${address}`, cmd], { timeoutMs: 60_000 });
-}
 function etcdctl(args: string[], endpoint?: string): Promise<RunResult> {
   const env = { ...etcdctlEnv };
   if (endpoint) env.ETCDCTL_ENDPOINTS = endpoint;
   return run('etcdctl', args, { env, timeoutMs: 60_000 });
-}
-function must(r: RunResult, what: string): string {
-  assert.equal(r.code, 0, `${what} failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
 }
 /** Parses `etcdctl endpoint status -w table` into rows keyed by the column titles. */
 function statusTable(out: string): Record<string, string>[] {

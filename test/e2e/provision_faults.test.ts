@@ -9,19 +9,15 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, type RunResult } from '../helpers/proc.js';
+import { ssh } from '../helpers/lab-e2e.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const quorum = join(root, 'bin', 'quorum.js');
 const labInventory = readFileSync(join(root, 'inventory', 'lab.yaml'), 'utf8');
-const key = '/var/lib/quorum-lab/ssh/id_ed25519';
 let dir = '';
 
 function q(args: string[]): Promise<RunResult> {
   return run(process.execPath, [quorum, ...args], { cwd: root, timeoutMs: 600_000 });
-}
-function ssh(address: string, cmd: string): Promise<RunResult> {
-  return run('ssh', ['-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
-    `root@${address}`, cmd], { timeoutMs: 60_000 });
 }
 /** A copy of inventory/lab.yaml with `edit` applied, written to the temp dir. */
 function inventory(name: string, edit: (text: string) => string): string {

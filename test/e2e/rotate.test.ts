@@ -19,6 +19,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { StoreClient } from '../../store/client/client.js';
 import { privateQuorumTree } from '../helpers/private-tree.js';
 import { run, type RunResult } from '../helpers/proc.js';
+import { LAB_HOSTS, must, ssh } from '../helpers/lab-e2e.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 /**
@@ -27,12 +28,7 @@ const root = new URL('../../../', import.meta.url).pathname;
  */
 let quorumEnv: NodeJS.ProcessEnv = process.env;
 let quorum = join(root, 'bin', 'quorum.js');
-const key = '/var/lib/quorum-lab/ssh/id_ed25519';
-const hosts = [
-  { name: 'etcd-01', address: '10.88.0.11' },
-  { name: 'etcd-02', address: '10.88.0.12' },
-  { name: 'etcd-03', address: '10.88.0.13' },
-];
+const hosts = LAB_HOSTS;
 const work = mkdtempSync(join(tmpdir(), 'quorum-rotate-e2e-'));
 const pki = join(work, 'pki');
 const inventory = join(work, 'lab.yaml');
@@ -44,14 +40,6 @@ function q(args: string[], timeoutMs = 600_000): Promise<RunResult> {
 /** `quorum lab ...` from this tree (the lab writes the project's inventory/lab.yaml). */
 function lab(args: string[]): Promise<RunResult> {
   return run(process.execPath, [join(root, 'bin', 'quorum.js'), 'lab', ...args], { cwd: root, timeoutMs: 600_000 });
-}
-function ssh(address: string, cmd: string): Promise<RunResult> {
-  return run('ssh', ['-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
-    '-o', 'ConnectTimeout=10', `root@${address}`, cmd], { timeoutMs: 60_000 });
-}
-function must(r: RunResult, what: string): string {
-  assert.equal(r.code, 0, `${what} failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
 }
 
 /** The operator's client TLS files, re-read until key and certificate match (they are replaced one after the other). */

@@ -15,11 +15,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, eventually, type RunResult } from '../helpers/proc.js';
 import { WriteLoad } from '../helpers/write-load.js';
+import { labInventoryYaml, must, ssh } from '../helpers/lab-e2e.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const quorum = join(root, 'bin', 'quorum.js');
 const lab = join(root, 'dist', 'scripts', 'lab', 'main.js');
-const key = '/var/lib/quorum-lab/ssh/id_ed25519';
 const all = [1, 2, 3, 4, 5, 6, 7].map((i) => ({ name: `etcd-0${i}`, address: `10.88.0.1${i}` }));
 const base = all.slice(0, 3);
 const five = all.slice(0, 5);
@@ -32,26 +32,13 @@ async function q(args: string[], timeoutMs = 600_000): Promise<RunResult> {
   if (process.env.SCALE_LOG) appendFileSync(process.env.SCALE_LOG, `\n=== ${new Date().toISOString()} quorum ${args.join(' ')} -> ${r.code}\n${r.stdout}\n${r.stderr}\n`);
   return r;
 }
-function ssh(address: string, cmd: string): Promise<RunResult> {
-  return run('ssh', ['-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
-    '-o', 'ConnectTimeout=10', `root@${address}`, cmd], { timeoutMs: 60_000 });
-}
 function etcdctl(args: string[], endpoint: string): Promise<RunResult> {
   return run('etcdctl', args, { env: { ...etcdctlEnv, ETCDCTL_ENDPOINTS: endpoint }, timeoutMs: 60_000 });
-}
-function must(r: RunResult, what: string): string {
-  assert.equal(r.code, 0, `${what} failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
 }
 /** Writes an inventory listing `hosts` (the lab's settings, this test's PKI dir and release build); returns its path. */
 function inventory(hosts: typeof all): string {
   const file = join(tmp, `lab-${hosts.length}.yaml`);
-  writeFileSync(file, [
-    'cluster:', '  name: lab', '  initial-cluster-token: lab-cluster-1', '  heartbeat-interval: 100', '  election-timeout: 1000',
-    '  log-level: info', `  release: ${join(tmp, 'release', 'quorum-0.1.0-linux-x64.tar.gz')}`,
-    'ssh:', '  user: root', `  private-key: ${key}`, 'pki:', `  dir: ${join(tmp, 'pki')}`, 'hosts:',
-    ...hosts.flatMap((h) => [`  - name: ${h.name}`, `    address: ${h.address}`]), '',
-  ].join('\n'));
+  writeFileSync(file, labInventoryYaml({ hosts, release: join(tmp, 'release', 'quorum-0.1.0-linux-x64.tar.gz'), pki: join(tmp, 'pki') }));
   return file;
 }
 /** `etcdctl member list` of the cluster (asked on etcd-01): name -> learner?. */

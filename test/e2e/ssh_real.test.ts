@@ -20,9 +20,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { privateQuorumTree } from '../helpers/private-tree.js';
 import { eventually, run, type RunResult } from '../helpers/proc.js';
+import { labInventoryYaml, must, ssh } from '../helpers/lab-e2e.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
-const rootKey = '/var/lib/quorum-lab/ssh/id_ed25519';
 const user = 'qops';
 const userKey = `/var/lib/quorum-lab/ssh/${user}_ed25519`;
 const port = 38022;
@@ -40,24 +40,16 @@ function q(args: string[], timeoutMs = 600_000): Promise<RunResult> {
 }
 /** Root on a lab host over port 22 (the lab's own access path; host keys not checked). */
 function rootSsh(address: string, cmd: string): Promise<RunResult> {
-  return run('ssh', ['-i', rootKey, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
-    '-o', 'ConnectTimeout=10', `root@${address}`, cmd], { timeoutMs: 120_000 });
-}
-function must(r: RunResult, what: string): string {
-  assert.equal(r.code, 0, `${what} failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
+  return ssh(address, cmd, 120_000);
 }
 /** The inventory: the login user, its key, port 38022 through the bastion, pinned keys, sudo password prompt. */
 function inventory(logLevel: string): string {
   const file = join(work, `lab-${logLevel}.yaml`);
-  writeFileSync(file, [
-    'cluster:', '  name: lab', '  initial-cluster-token: lab-cluster-1', '  heartbeat-interval: 100', '  election-timeout: 1000',
-    `  log-level: ${logLevel}`, `  release: ${join(work, 'release', `quorum-${version}-linux-x64.tar.gz`)}`,
-    'ssh:', `  user: ${user}`, `  private-key: ${userKey}`, `  port: ${port}`, `  jump-host: ${user}@${bastion.address}:22`,
-    `  known-hosts: ${knownHosts}`, '  sudo-password-prompt: true',
-    'pki:', `  dir: ${join(work, 'pki')}`, 'hosts:',
-    ...hosts.flatMap((h) => [`  - name: ${h.name}`, `    address: ${h.address}`]), '',
-  ].join('\n'));
+  writeFileSync(file, labInventoryYaml({
+    hosts, release: join(work, 'release', `quorum-${version}-linux-x64.tar.gz`), pki: join(work, 'pki'), logLevel,
+    ssh: [`  user: ${user}`, `  private-key: ${userKey}`, `  port: ${port}`, `  jump-host: ${user}@${bastion.address}:22`,
+      `  known-hosts: ${knownHosts}`, '  sudo-password-prompt: true'],
+  }));
   return file;
 }
 /** known_hosts lines of `addresses` at `p`, scanned on the bastion (as an operator would from inside). */

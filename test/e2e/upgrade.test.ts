@@ -24,11 +24,11 @@ import { StoreClient } from '../../store/client/client.js';
 import { privateQuorumTree } from '../helpers/private-tree.js';
 import { eventually, run, type RunResult } from '../helpers/proc.js';
 import { WriteLoad } from '../helpers/write-load.js';
+import { clientTls, labInventoryYaml, must, ssh } from '../helpers/lab-e2e.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 let quorum = join(root, 'bin', 'quorum.js');
 let quorumEnv: NodeJS.ProcessEnv = process.env;
-const key = '/var/lib/quorum-lab/ssh/id_ed25519';
 const hosts = [1, 2, 3].map((i) => ({ name: `etcd-0${i}`, address: `10.88.0.1${i}` }));
 const work = mkdtempSync(join(tmpdir(), 'quorum-upgrade-e2e-'));
 const pki = join(work, 'pki');
@@ -48,24 +48,11 @@ async function q(args: string[], timeoutMs = 600_000): Promise<RunResult> {
 function lab(args: string[]): Promise<RunResult> {
   return run(process.execPath, [join(root, 'dist', 'scripts', 'lab', 'main.js'), ...args], { cwd: root, timeoutMs: 900_000 });
 }
-function ssh(address: string, cmd: string): Promise<RunResult> {
-  return run('ssh', ['-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
-    '-o', 'ConnectTimeout=10', `root@${address}`, cmd], { timeoutMs: 60_000 });
-}
-function must(r: RunResult, what: string): string {
-  assert.equal(r.code, 0, `${what} failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
-const tls = () => ({ ca: readFileSync(join(pki, 'ca.pem')), cert: readFileSync(join(pki, 'client.pem')), key: readFileSync(join(pki, 'client-key.pem')) });
+const tls = () => clientTls(pki);
 
 /** Writes the test's inventory (the lab's hosts, this test's PKI dir and first release) with the given timeouts. */
 function writeInventory(heartbeat: number, election: number): void {
-  writeFileSync(inventory, [
-    'cluster:', '  name: lab', '  initial-cluster-token: lab-cluster-1', `  heartbeat-interval: ${heartbeat}`,
-    `  election-timeout: ${election}`, '  log-level: info', `  release: ${tarball(V1)}`,
-    'ssh:', '  user: root', `  private-key: ${key}`, 'pki:', `  dir: ${pki}`, 'hosts:',
-    ...hosts.flatMap((h) => [`  - name: ${h.name}`, `    address: ${h.address}`]), '',
-  ].join('\n'));
+  writeFileSync(inventory, labInventoryYaml({ hosts, release: tarball(V1), pki, heartbeat, election }));
 }
 
 /** The release each member's quorumd was started from (its bundled node binary lives in /opt/quorum/<version>/lib). */

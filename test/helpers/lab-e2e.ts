@@ -1,7 +1,9 @@
 /**
- * Shared pieces of the runbook e2e files (test/e2e/runbooks*.test.ts): a 3-member lab cluster provisioned from a
- * private copy of the toolkit and a release built from this tree, the `quorum`, lab and ssh runners, mTLS clients
- * to the members, and the checks every drill ends with (`quorum status` exit 0, HashKV equal on every member).
+ * Shared pieces of the e2e files: the lab's hosts and root key, `ssh` and `must` (the test/e2e files but lab.test.ts),
+ * the client TLS files of a pki dir and the inventory text of a lab cluster (scale, upgrade, ssh_real). For the
+ * runbook files (test/e2e/runbooks*.test.ts): a 3-member lab cluster provisioned from a private copy of the
+ * toolkit and a release built from this tree, the `quorum`, lab and ssh runners, mTLS clients to the members, and
+ * the checks every drill ends with (`quorum status` exit 0, HashKV equal on every member).
  * Needs root (the lab). One `LabCluster` per test file.
  */
 import assert from 'node:assert/strict';
@@ -23,7 +25,8 @@ export const LAB_HOSTS: readonly LabHost[] = [
   { name: 'etcd-03', address: '10.88.0.13' },
 ];
 
-const SSH_KEY = '/var/lib/quorum-lab/ssh/id_ed25519';
+/** The lab's root ssh key (scripts/lab). */
+export const SSH_KEY = '/var/lib/quorum-lab/ssh/id_ed25519';
 
 /** Asserts exit 0 (message with both outputs); returns stdout. */
 export function must(r: RunResult, what: string): string {
@@ -38,10 +41,43 @@ export async function drill(name: string, fn: () => Promise<void>): Promise<void
   console.log(`# drill ${name}: recovered in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
-/** `ssh root@ADDRESS CMD` with the lab key (60 s limit). */
-export function ssh(address: string, cmd: string): Promise<RunResult> {
+/** `ssh root@ADDRESS CMD` with the lab key, host keys not checked (limit `timeoutMs`, default 60 s; then code 124). */
+export function ssh(address: string, cmd: string, timeoutMs = 60_000): Promise<RunResult> {
   return run('ssh', ['-i', SSH_KEY, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
-    '-o', 'ConnectTimeout=10', `root@${address}`, cmd], { timeoutMs: 60_000 });
+    '-o', 'ConnectTimeout=10', `root@${address}`, cmd], { timeoutMs });
+}
+
+/** The operator's client TLS material in a pki dir: ca.pem, client.pem, client-key.pem (read now; throws ENOENT). */
+export function clientTls(pki: string): { ca: Buffer; cert: Buffer; key: Buffer } {
+  return { ca: readFileSync(join(pki, 'ca.pem')), cert: readFileSync(join(pki, 'client.pem')), key: readFileSync(join(pki, 'client-key.pem')) };
+}
+
+/** What `labInventoryYaml` writes: the lab cluster's settings with these changes. */
+export interface LabInventoryOptions {
+  /** Members, in order. */
+  hosts: readonly LabHost[];
+  /** Release tarball path (cluster.release). */
+  release: string;
+  /** PKI dir (pki.dir). */
+  pki: string;
+  /** cluster.heartbeat-interval, ms (default 100). */
+  heartbeat?: number;
+  /** cluster.election-timeout, ms (default 1000). */
+  election?: number;
+  /** cluster.log-level (default info). */
+  logLevel?: string;
+  /** The `ssh:` section's lines, indented (default: user root with the lab key). */
+  ssh?: string[];
+}
+
+/** An inventory YAML text for lab hosts (the settings of inventory/lab.yaml, token lab-cluster-1), newline-ended. */
+export function labInventoryYaml(o: LabInventoryOptions): string {
+  return [
+    'cluster:', '  name: lab', '  initial-cluster-token: lab-cluster-1', `  heartbeat-interval: ${o.heartbeat ?? 100}`,
+    `  election-timeout: ${o.election ?? 1000}`, `  log-level: ${o.logLevel ?? 'info'}`, `  release: ${o.release}`,
+    'ssh:', ...(o.ssh ?? ['  user: root', `  private-key: ${SSH_KEY}`]), 'pki:', `  dir: ${o.pki}`, 'hosts:',
+    ...o.hosts.flatMap((h) => [`  - name: ${h.name}`, `    address: ${h.address}`]), '',
+  ].join('\n');
 }
 
 /** A provisioned lab cluster of one e2e file: its work dir, inventory, pki and runners. */
@@ -99,7 +135,7 @@ export class LabCluster {
 
   /** The operator's client TLS material. */
   tls(): { ca: Buffer; cert: Buffer; key: Buffer } {
-    return { ca: readFileSync(join(this.pki, 'ca.pem')), cert: readFileSync(join(this.pki, 'client.pem')), key: readFileSync(join(this.pki, 'client-key.pem')) };
+    return clientTls(this.pki);
   }
 
   /** An mTLS client to `h` (10 s RPC limit); close it. */

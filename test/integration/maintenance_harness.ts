@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Member, etcdctl, waitFor } from './quorumd_harness.js';
+import { Member, describeCluster, etcdctl, waitFor } from './quorumd_harness.js';
 
 /** A fresh temp dir for one test file. */
 export function tempBase(tag: string): string {
@@ -19,23 +19,9 @@ export function tempBase(tag: string): string {
  * Members are not started. `extra` flags are appended to every member's command line.
  */
 export function clusterOnPorts(n: number, basePort: number, base: string, opts: { token?: string; names?: string[]; extra?: string[] } = {}): Member[] {
-  const names = opts.names ?? Array.from({ length: n }, (_, i) => `m${i + 1}`);
-  const peer = (i: number) => `http://127.0.0.1:${basePort + 3 * i + 1}`;
-  const initialCluster = names.map((nm, i) => `${nm}=${peer(i)}`).join(',');
-  return names.map((name, i) => {
-    const client = `http://127.0.0.1:${basePort + 3 * i}`;
-    const metrics = `http://127.0.0.1:${basePort + 3 * i + 2}`;
-    const dataDir = join(base, name);
-    const args = [
-      '--name', name, '--data-dir', dataDir,
-      '--listen-client-urls', client, '--advertise-client-urls', client,
-      '--listen-peer-urls', peer(i), '--initial-advertise-peer-urls', peer(i),
-      '--initial-cluster-token', opts.token ?? 'maint-cluster', '--initial-cluster', initialCluster,
-      '--initial-cluster-state', 'new', '--listen-metrics-urls', metrics,
-      '--heartbeat-interval', '100', '--election-timeout', '1000',
-      ...(opts.extra ?? []),
-    ];
-    return new Member(name, client, peer(i), metrics, dataDir, args, join(base, `${name}.log`));
+  return describeCluster({
+    names: opts.names ?? Array.from({ length: n }, (_, i) => `m${i + 1}`), port: (j) => basePort + j, base,
+    token: opts.token ?? 'maint-cluster', extra: opts.extra,
   });
 }
 

@@ -115,35 +115,65 @@ export class Member {
   }
 }
 
+/** How `describeCluster` lays out its members. */
+export interface ClusterLayout {
+  /** Member names, in order. */
+  names: string[];
+  /** The j-th port of the cluster: member i has client 3i, peer 3i+1, metrics 3i+2. */
+  port: (j: number) => number;
+  /** Data dirs and logs go under this dir (`<base>/<name>`, `<base>/<name>.log`). */
+  base: string;
+  /** --initial-cluster-token. */
+  token: string;
+  /** --heartbeat-interval in ms (default 100); --election-timeout is 10 times it. */
+  heartbeatMs?: number;
+  /** Serve client and peer URLs over https with these files (server = peer cert, client cert auth on both). */
+  tls?: TlsPaths;
+  /** Flags appended to every member's command line. */
+  extra?: string[];
+}
+
+/**
+ * Describe a new cluster (etcd's flag set, `--initial-cluster-state new`, loopback URLs, metrics always http).
+ * The one member-flag builder of the integration harnesses (makeCluster here, clusterOnPorts in
+ * maintenance_harness.ts). Members are not started.
+ */
+export function describeCluster(o: ClusterLayout): Member[] {
+  const scheme = o.tls ? 'https' : 'http';
+  const peer = (i: number) => `${scheme}://127.0.0.1:${o.port(3 * i + 1)}`;
+  const initialCluster = o.names.map((nm, i) => `${nm}=${peer(i)}`).join(',');
+  const heartbeatMs = o.heartbeatMs ?? 100;
+  return o.names.map((name, i) => {
+    const client = `${scheme}://127.0.0.1:${o.port(3 * i)}`;
+    const metrics = `http://127.0.0.1:${o.port(3 * i + 2)}`;
+    const dataDir = join(o.base, name);
+    const args = [
+      '--name', name, '--data-dir', dataDir,
+      '--listen-client-urls', client, '--advertise-client-urls', client,
+      '--listen-peer-urls', peer(i), '--initial-advertise-peer-urls', peer(i),
+      '--initial-cluster-token', o.token, '--initial-cluster', initialCluster,
+      '--initial-cluster-state', 'new', '--listen-metrics-urls', metrics,
+      '--heartbeat-interval', String(heartbeatMs), '--election-timeout', String(10 * heartbeatMs),
+    ];
+    if (o.tls) {
+      const t = o.tls;
+      args.push('--cert-file', t.cert, '--key-file', t.key, '--trusted-ca-file', t.ca, '--client-cert-auth',
+        '--peer-cert-file', t.cert, '--peer-key-file', t.key, '--peer-trusted-ca-file', t.ca, '--peer-client-cert-auth');
+    }
+    args.push(...(o.extra ?? []));
+    return new Member(name, client, peer(i), metrics, dataDir, args, join(o.base, `${name}.log`));
+  });
+}
+
 /**
  * Describe an n-member cluster on free loopback ports (etcd's flag set, http:// unless tls), data under a
  * fresh temp dir. Members are not started.
  */
 export async function makeCluster(n: number, opts: { tls?: TlsPaths; token?: string; heartbeatMs?: number } = {}): Promise<Member[]> {
   const ports = await freePorts(3 * n);
-  const base = mkdtempSync(join(tmpdir(), 'quorumd-it-'));
-  const scheme = opts.tls ? 'https' : 'http';
-  const names = Array.from({ length: n }, (_, i) => `infra${i + 1}`);
-  const peer = (i: number) => `${scheme}://127.0.0.1:${ports[3 * i + 1]}`;
-  const initialCluster = names.map((nm, i) => `${nm}=${peer(i)}`).join(',');
-  return names.map((name, i) => {
-    const client = `${scheme}://127.0.0.1:${ports[3 * i]}`;
-    const metrics = `http://127.0.0.1:${ports[3 * i + 2]}`;
-    const dataDir = join(base, name);
-    const args = [
-      '--name', name, '--data-dir', dataDir,
-      '--listen-client-urls', client, '--advertise-client-urls', client,
-      '--listen-peer-urls', peer(i), '--initial-advertise-peer-urls', peer(i),
-      '--initial-cluster-token', opts.token ?? 'etcd-cluster-1', '--initial-cluster', initialCluster,
-      '--initial-cluster-state', 'new', '--listen-metrics-urls', metrics,
-      '--heartbeat-interval', String(opts.heartbeatMs ?? 100), '--election-timeout', String(10 * (opts.heartbeatMs ?? 100)),
-    ];
-    if (opts.tls) {
-      const t = opts.tls;
-      args.push('--cert-file', t.cert, '--key-file', t.key, '--trusted-ca-file', t.ca, '--client-cert-auth',
-        '--peer-cert-file', t.cert, '--peer-key-file', t.key, '--peer-trusted-ca-file', t.ca, '--peer-client-cert-auth');
-    }
-    return new Member(name, client, peer(i), metrics, dataDir, args, join(base, `${name}.log`));
+  return describeCluster({
+    names: Array.from({ length: n }, (_, i) => `infra${i + 1}`), port: (j) => ports[j]!, base: mkdtempSync(join(tmpdir(), 'quorumd-it-')),
+    token: opts.token ?? 'etcd-cluster-1', heartbeatMs: opts.heartbeatMs, tls: opts.tls,
   });
 }
 

@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { b, startPair, type Pair } from './harness.js';
+import { prng as rng } from '../../helpers/prng.js';
 
 let p: Pair;
 
@@ -280,18 +281,6 @@ test('kube-apiserver request shapes', { timeout: 120_000 }, async () => {
     if (i === 0) t = 0; // a second apiserver with a stale view: its compare fails, it learns the version
   }
 });
-
-/** mulberry32: a small deterministic PRNG. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('seeded random sequence of puts, deletes, txns and ranges (seed 20261121, 300 ops)', { timeout: 300_000 }, async () => {
   const r = rng(20261121);

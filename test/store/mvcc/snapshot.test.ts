@@ -3,20 +3,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ErrCompacted, MvccStore } from '../../../store/mvcc/kvstore.js';
 import { MvccSnapshotError, decodeMvccSnapshot, encodeMvccSnapshot } from '../../../store/mvcc/snapshot.js';
+import { prng } from '../../helpers/prng.js';
 
 const b = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'latin1'));
 const ZERO = new Uint8Array([0]);
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Applies `n` seeded random puts/deletes/compactions to every store given. */
 function churn(stores: MvccStore[], seed: number, n: number): void {

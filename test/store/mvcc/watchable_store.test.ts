@@ -11,17 +11,7 @@ import { MvccStore, type MvccEvent } from '../../../store/mvcc/kvstore.js';
 import {
   ErrEmptyWatcherRange, ErrWatcherDuplicateID, WatchableStore, WatchFilter, type WatchResponse, type WatchStream,
 } from '../../../store/mvcc/watchable_store.js';
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../helpers/prng.js';
 
 const b = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'latin1'));
 const str = (u: Uint8Array): string => Buffer.from(u).toString('latin1');
