@@ -43,6 +43,7 @@ export class MvccStore {
   private compactMainRev = 0;
   private index = new TreeIndex();
   private readonly listeners = new Set<CommitListener>();
+  private readonly restoreListeners = new Set<() => void>();
 
   /** @param backend where versions are stored; an in-memory one by default. */
   constructor(private readonly backend: Backend = new MemoryBackend()) {}
@@ -208,6 +209,16 @@ export class MvccStore {
   }
 
   /**
+   * Registers `l` to hear that replaceState replaced the history without replaying every revision to the commit
+   * listeners (the gap was compacted away); returns a function that unregisters it. The watchable store then
+   * moves its live watchers back to catch-up, where a watcher whose next revision was compacted is canceled.
+   */
+  onRestore(l: () => void): () => void {
+    this.restoreListeners.add(l);
+    return () => this.restoreListeners.delete(l);
+  }
+
+  /**
    * The whole state: current and compacted revisions and every stored version in revision order
    * (the records are the backend's own objects: treat them as read-only). For snapshots.
    */
@@ -261,7 +272,10 @@ export class MvccStore {
     this.compactMainRev = 0;
     this.loadState(state);
     if (state.rev <= oldRev) return 0;
-    if (state.compactRev > oldRev) return -1;
+    if (state.compactRev > oldRev) {
+      for (const l of this.restoreListeners) l();
+      return -1;
+    }
     let replayed = 0;
     let batch: MvccEvent[] = [];
     let batchRev = 0;

@@ -149,6 +149,7 @@ export class WatchableStore {
   private timer: NodeJS.Timeout | undefined;
   private kickPending = false;
   private readonly unsubscribe: () => void;
+  private readonly unsubscribeRestore: () => void;
   private closed = false;
 
   constructor(readonly kv: MvccStore, opts: WatchableOptions = {}) {
@@ -156,6 +157,21 @@ export class WatchableStore {
     this.maxRevs = Math.max(1, opts.maxRevsPerResponse ?? 1000);
     this.syncIntervalMs = opts.syncIntervalMs ?? 100;
     this.unsubscribe = kv.onCommit((rev, events) => this.notify(rev, events));
+    this.unsubscribeRestore = kv.onRestore(() => this.restored());
+  }
+
+  /**
+   * The store's history was replaced by a snapshot whose compaction passed some watchers' next revision
+   * (MvccStore.replaceState): every live watcher goes back to catch-up (etcd watchableStore.Restore), so one
+   * whose minRev was compacted is canceled with the compaction revision instead of silently skipping the gap.
+   */
+  private restored(): void {
+    for (const w of [...this.synced.all()]) {
+      this.synced.delete(w);
+      w.state = 'unsynced';
+      this.unsynced.add(w);
+    }
+    this.kick();
   }
 
   /** A new stream (one per gRPC Watch call) carrying many watchers. */
@@ -172,6 +188,7 @@ export class WatchableStore {
   close(): void {
     this.closed = true;
     this.unsubscribe();
+    this.unsubscribeRestore();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
   }

@@ -260,7 +260,10 @@ export class QuorumNode {
       services: [{ definition: LEASE_PEER_SERVICE, impl: leasePeerImpl(this) }],
     });
     await this.transport.listen(this.cfg.listenPeerUrls);
-    this.ticker = setInterval(() => this.enqueue(() => this.raft.tick()), this.cfg.heartbeatIntervalMs);
+    this.ticker = setInterval(() => this.enqueue(() => {
+      this.raft.tick();
+      this.retryDropped();
+    }), this.cfg.heartbeatIntervalMs);
     this.onLeader(() => this.publish());
     this.maintenance.started();
   }
@@ -274,6 +277,18 @@ export class QuorumNode {
     } catch (e) {
       this.log.debug('dropped a peer message', { error: (e as Error).message, type: m.type, from: m.from });
     }
+  }
+
+  /**
+   * Steps again, once per tick, the requests raft dropped while a leader is known: a leadership transfer refuses
+   * proposals (Raft thesis §3.10) and, when abandoned after an election timeout, leaves the same leader, so no leader
+   * change would ever release them. Each one re-queues itself if raft drops it again; nothing was appended for it.
+   */
+  private retryDropped(): void {
+    if (this.lead === NONE || this.noLeaderQueue.length === 0) return;
+    const queued = this.noLeaderQueue;
+    this.noLeaderQueue = [];
+    for (const fn of queued) fn();
   }
 
   /** Queue an input for RawNode and make sure the loop runs. */

@@ -270,6 +270,10 @@ export class Wal {
     const lastSeg = segs[segs.length - 1]!;
     if (!meta) throw new WalCorruptError(path.join(dir, segs[0]!.name), 0, 'no metadata record');
     const snapIndex = snapshot?.index ?? 0;
+    // A snapshot holds committed state only, but an installed one (MsgSnap) is recorded before the hard state that
+    // moves the commit index to it (and that one may be written unsynced): a crash in between must not leave a
+    // commit below the snapshot, which raft refuses ("hard state commit ... is out of range") on every restart.
+    if (snapshot && hardState.commit < snapIndex) hardState = { ...hardState, commit: snapIndex };
     const entries = snapIndex > 0 ? ents.filter((e) => e.index > snapIndex) : ents;
     const last = Math.max(ents.length ? ents[ents.length - 1]!.index : 0, snapIndex);
     const fh = await fsp.open(path.join(dir, lastSeg.name), 'r+');

@@ -4,6 +4,7 @@ import type { FaultCluster } from './cluster.js';
 import { MORE_FAULTS } from './faults_more.js';
 import { SNAPSHOT_FAULTS } from './faults_snapshot.js';
 import { DISK_FAULTS } from './faults_disk.js';
+import { SOAK_FAULTS } from './faults_soak.js';
 import type { Fault } from './scenario.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -60,7 +61,7 @@ export const FAULTS: Fault[] = [
 
 /** A fault by name; throws on an unknown name. */
 export function fault(name: string): Fault {
-  const f = FAULTS.find((x) => x.name === name);
-  if (!f) throw new Error(`unknown fault ${name}: one of ${FAULTS.map((x) => x.name).join(', ')}`);
+  const f = FAULTS.find((x) => x.name === name) ?? SOAK_FAULTS.find((x) => x.name === name);
+  if (!f) throw new Error(`unknown fault ${name}: one of ${[...FAULTS, ...SOAK_FAULTS].map((x) => x.name).join(', ')}`);
   return f;
 }

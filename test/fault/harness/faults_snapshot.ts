@@ -45,8 +45,10 @@ export const SNAPSHOT_FAULTS: Fault[] = [
       const f = others[rng.int(others.length)]!;
       const before = c.logLines(l, 'saved snapshot').length;
       c.isolate(f);
-      // two snapshots after the cut: the second compacts to (its index - 30), past everything f holds
-      await waitFor(`two snapshots on the leader f${l + 1} while f${f + 1} is cut off`, () => c.logLines(l, 'saved snapshot').length >= before + 2, 45_000);
+      const cutAt = Date.now();
+      // two snapshots after the cut: the second compacts to (its index - 30), past everything f holds; and at least
+      // 1.5 s cut off (under a heavy load two snapshots took ~120 ms once, and f then caught up from entries)
+      await waitFor(`two snapshots on the leader f${l + 1} while f${f + 1} is cut off`, () => c.logLines(l, 'saved snapshot').length >= before + 2 && Date.now() - cutAt > 1500, 45_000);
       const applied = c.logLines(f, 'applied snapshot').length;
       return async () => {
         c.heal();
