@@ -184,6 +184,19 @@ export class FaultCluster {
   }
 
   /** Index of the member every reachable member agrees is leader, or -1. */
+  /**
+   * The leader's index, asked up to `tries` times 250 ms apart (a scenario injecting a fault "at the leader" during
+   * an election); 0 when none answers as leader by then, so the fault still lands on some member.
+   */
+  async leaderOrFirst(tries = 40): Promise<number> {
+    for (let i = 0; i < tries; i++) {
+      const l = await this.leader();
+      if (l >= 0) return l;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    return 0;
+  }
+
   async leader(): Promise<number> {
     for (let i = 0; i < this.members.length; i++) {
       const c = new StoreClient(this.members[i].clientUrl, undefined, { timeoutMs: 2000 });

@@ -9,14 +9,7 @@ import type { Fault } from './scenario.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function leaderOr0(c: FaultCluster): Promise<number> {
-  for (let i = 0; i < 20; i++) {
-    const l = await c.leader();
-    if (l >= 0) return l;
-    await sleep(250);
-  }
-  return 0;
-}
+const leaderOr0 = (c: FaultCluster): Promise<number> => c.leaderOrFirst(20);
 const follower = async (c: FaultCluster, rng: Rng) => {
   const l = await leaderOr0(c);
   const others = [0, 1, 2].filter((i) => i !== l);

@@ -104,14 +104,7 @@ function checkDataDir(dataDir: string): string {
   return `${segs.length} WAL segments (torn tail ${torn} bytes; leftover ${leftovers.join(',') || 'none'}), ${snaps.filter((x) => x.endsWith('.snap')).length} snapshots (leftover ${snapTmp.join(',') || 'none'})`;
 }
 
-async function leaderOr0(c: FaultCluster): Promise<number> {
-  for (let i = 0; i < 40; i++) {
-    const l = await c.leader();
-    if (l >= 0) return l;
-    await sleep(250);
-  }
-  return 0;
-}
+const leaderOr0 = (c: FaultCluster): Promise<number> => c.leaderOrFirst();
 
 function diskFull(name: string, pick: 'leader' | 'follower'): Fault {
   return {

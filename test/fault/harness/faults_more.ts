@@ -15,14 +15,7 @@ import type { Fault, FaultContext } from './scenario.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function leaderOr0(c: FaultCluster): Promise<number> {
-  for (let i = 0; i < 40; i++) {
-    const l = await c.leader();
-    if (l >= 0) return l;
-    await sleep(250);
-  }
-  return 0;
-}
+const leaderOr0 = (c: FaultCluster): Promise<number> => c.leaderOrFirst();
 
 async function followerOf(c: FaultCluster, rng: Rng): Promise<number> {
   const l = await leaderOr0(c);

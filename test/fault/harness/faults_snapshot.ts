@@ -16,22 +16,16 @@ import type { Fault } from './scenario.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Small enough that a few seconds of the load produce several snapshots; the catch-up tail is shorter still. */
-const SNAPSHOT_ARGS = ['--snapshot-count', '150', '--experimental-snapshot-catchup-entries', '30'];
+export const SNAPSHOT_ARGS = ['--snapshot-count', '150', '--experimental-snapshot-catchup-entries', '30'];
 
-async function leaderOr0(c: FaultCluster): Promise<number> {
-  for (let i = 0; i < 40; i++) {
-    const l = await c.leader();
-    if (l >= 0) return l;
-    await sleep(250);
-  }
-  return 0;
-}
+const leaderOr0 = (c: FaultCluster): Promise<number> => c.leaderOrFirst();
 
-async function waitFor(what: string, ok: () => boolean, timeoutMs: number): Promise<void> {
+/** Polls `ok` every `everyMs` ms; throws Error naming `what` after `timeoutMs` ms (a harness error, not a violation). */
+export async function waitFor(what: string, ok: () => boolean, timeoutMs: number, everyMs = 250): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!ok()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(250);
+    await sleep(everyMs);
   }
 }
 

@@ -9,27 +9,12 @@
  * Members run with `--snapshot-count 150 --experimental-snapshot-catchup-entries 30`.
  */
 import type { FaultCluster } from './cluster.js';
+import { SNAPSHOT_ARGS, waitFor as waitForEvery } from './faults_snapshot.js';
 import type { Fault } from './scenario.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const SNAPSHOT_ARGS = ['--snapshot-count', '150', '--experimental-snapshot-catchup-entries', '30'];
-
-async function leaderOr0(c: FaultCluster): Promise<number> {
-  for (let i = 0; i < 40; i++) {
-    const l = await c.leader();
-    if (l >= 0) return l;
-    await sleep(250);
-  }
-  return 0;
-}
-
-async function waitFor(what: string, ok: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
+const leaderOr0 = (c: FaultCluster): Promise<number> => c.leaderOrFirst();
+const waitFor = (what: string, ok: () => boolean, timeoutMs: number): Promise<void> => waitForEvery(what, ok, timeoutMs, 100);
 
 function catchupCrash(name: string, victim: 'follower' | 'leader'): Fault {
   return {
