@@ -17,10 +17,10 @@ fi
 # Debian's etcd-server package starts an etcd on 2379/2380 as a service; the lab and tests need those ports free.
 if command -v systemctl >/dev/null && systemctl is-active --quiet etcd 2>/dev/null; then systemctl disable --now etcd || true; fi
 pkill -x etcd 2>/dev/null || true
-# The tests bind fixed loopback ports in 20000-39999; keep the kernel from handing those out as ephemeral
+# The tests bind fixed loopback ports in 20000-40999; keep the kernel from handing those out as ephemeral
 # source ports (the default ephemeral range starts at 32768), or a test can meet EADDRINUSE by chance.
 if [ -w /proc/sys/net/ipv4/ip_local_reserved_ports ]; then
-  echo 20000-39999 > /proc/sys/net/ipv4/ip_local_reserved_ports || true
+  echo 20000-40999 > /proc/sys/net/ipv4/ip_local_reserved_ports || true
 fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund

@@ -18,6 +18,7 @@ import { statusAll } from './store.js';
 import { type UpgradePlan, type UpgradeMember, formatUpgradePlan, planUpgrade, rollbackTarget } from './upgrade.js';
 import { type MemberReleases, type VersionRow, formatVersionsTable, parseReleases, releasesCommand, switchCommand } from './upgrade-facts.js';
 import { leadershipOf, liveLeadership, moveLeaderLive } from './upgrade-leader.js';
+import { type EncodingFacts, encodingRefusal, encodingsCommand, parseEncodings } from './upgrade-encoding.js';
 import { type RollingReport, type UpgradeOps, runRolling } from './upgrade-rolling.js';
 
 /** Options of `upgrade`. Exactly one of `release` and `rollback`. */
@@ -56,6 +57,27 @@ export async function readReleases(inv: Inventory, conns: Connector[]): Promise<
     } catch (e) {
       return { name: h.name, error: (e as Error).message.split('\n')[0]! };
     }
+  }));
+}
+
+/**
+ * Each member's release facts for the entry-encoding check (upgrade-encoding.ts): the encoding of the release it
+ * runs and, when installed there, of `target`, read with `quorumd --version` on the host (one command per host, in
+ * parallel). A host that cannot be read gets 'unknown' (treated as v2 for the current release). Never throws.
+ */
+export async function readEncodings(rows: VersionRow[], conns: Connector[], target: string): Promise<EncodingFacts[]> {
+  return Promise.all(rows.map(async (r, i): Promise<EncodingFacts> => {
+    const x = r.releases!;
+    const current = x.running ?? x.active ?? '(none)';
+    const installed = current === target || x.installed[target] !== undefined;
+    let enc: Record<string, number | 'unknown'> = {};
+    try {
+      const got = await conns[i]!.run(encodingsCommand(installed ? [current, target] : [current]), { sudo: true });
+      enc = parseEncodings(got.stdout);
+    } catch {
+      /* unknown */
+    }
+    return { name: r.name, current, currentEncoding: enc[current] ?? 'unknown', ...(installed ? { targetEncoding: enc[target] ?? 'unknown' } : {}) };
   }));
 }
 
@@ -123,8 +145,18 @@ export async function upgrade(inv: Inventory, opts: UpgradeOptions): Promise<Upg
     if (plan.ok && conflicts.length) plan = { ok: false, reason: conflicts.join('; '), steps: [] };
     // A rollback installs nothing: the previous release is still on every member (checked above).
     if (plan.ok && opts.rollback) plan = { ok: true, steps: plan.steps.filter((s) => s.op !== 'install') };
+    // entry encoding (upgrade-encoding.ts): never switch a cluster whose log may hold v2 entries to a pre-v2 release
+    const how = opts.rollback ? 'rollback' : 'upgrade';
+    const encodings = plan.ok && plan.steps.length ? await readEncodings(rows, conns, target) : [];
+    let encodingFix: string | undefined;
+    const refusal = encodingRefusal(encodings, target, how, inv.file);
+    if (plan.ok && refusal) {
+      plan = { ok: false, reason: refusal.reason, steps: [] };
+      encodingFix = refusal.fix;
+    }
     out(`${opts.rollback ? 'rollback: ' : ''}${formatUpgradePlan(plan, target)}`);
-    if (!plan.ok) return fail(rows, 'cluster', opts.rollback ? 'rollback' : 'upgrade', plan.reason, undefined, { target, plan });
+    if (!plan.ok) return fail(rows, 'cluster', how, plan.reason, encodingFix, { target, plan });
+    if (encodings.some((e) => e.targetEncoding === undefined)) log(`entry encoding of release ${target}: read on each host after unpacking it, before any member switches`);
     if (opts.dryRun) {
       out('dry run: nothing changed\n');
       return { target, plan, versions: rows, errors: [] };
@@ -147,6 +179,14 @@ export async function upgrade(inv: Inventory, opts: UpgradeOptions): Promise<Upg
         const r = releaseOp({ links: {}, ...optional('installedSha256', sha) }, { layout, tarball: rel.tarball, sha256: rel.sha256 });
         for (const c of r.commands) await executeCommand(conn(host), c);
         log(`  ${host}: ${r.changed ? `unpacked to ${RELEASE_ROOT}/${version}` : r.reason}`);
+        // the target's entry encoding, now that it is on the host: refused before any member switches
+        const i = encodings.findIndex((e) => e.name === host);
+        if (i >= 0 && encodings[i]!.targetEncoding === undefined) {
+          const got = await conn(host).run(encodingsCommand([version]), { sudo: true });
+          encodings[i] = { ...encodings[i]!, targetEncoding: parseEncodings(got.stdout)[version] ?? 'unknown' };
+          const late = encodingRefusal(encodings, target, how, inv.file);
+          if (late) throw new StepError('cluster', how, late.reason, `${late.fix} (release ${version} stays unpacked beside the active one; nothing runs it)`);
+        }
       },
       switchRelease: async (host, from, to) => {
         await executeCommand(conn(host), run(switchCommand(to, from)));

@@ -71,12 +71,13 @@ async function main(): Promise<void> {
       const order = (k: number) => (k % 2 === 0 ? pair : [...pair].reverse());
       for (const [k, w] of [...workloads, 'fill'].entries()) {
         for (const c of order(k)) {
-          const extra = w === 'fill' ? ['--pids', c.pids().join(',')] : [];
+          const extra = ['--pids', c.pids().join(',')]; // RSS after the fill, server CPU per op of every workload
           log(`${c.system} x${size}: ${w}`);
           try {
             const [r] = await bench(eps.get(c.system)!, w, [...flags, ...extra]);
             byRun.get(c.system)!.results.push(r);
-            log(`  ${r.opsPerSec}/s${r.latencyMs ? ` p99 ${r.latencyMs.p99} ms` : ''} client-cpu ${r.clientCpu}${r.errors ? ` errors ${r.errors}: ${r.firstError}` : ''}`);
+            const cpu = r.serverCpu ? ` server-cpu ${r.serverCpu.usPerOp} µs/op (busiest ${r.serverCpu.busiestUsPerOp})` : '';
+            log(`  ${r.opsPerSec}/s${r.latencyMs ? ` p99 ${r.latencyMs.p99} ms` : ''} client-cpu ${r.clientCpu}${cpu}${r.errors ? ` errors ${r.errors}: ${r.firstError}` : ''}`);
           } catch (e) {
             log(`  failed: ${(e as Error).message}`);
           }
@@ -121,6 +122,11 @@ async function main(): Promise<void> {
       ? ['**Taken on a loaded machine** (other work was running: see the load averages above). Rerun on a quiet machine before drawing conclusions.', '']
       : []),
     '¹ the load generator used ≥ 0.85 of a core in at least one of the two runs: that figure may be limited by the client.',
+    '',
+    '`server CPU` is the CPU time (user + system, from /proc/<pid>/stat) the servers used during the measured phase,',
+    'per operation (per event delivered for watch-*), summed over every member; `server CPU busiest member` is the',
+    'member that used the most (usually the leader). Unlike throughput it hardly moves with the machine\'s load.',
+    'Resolution: one clock tick (10 ms) per member over the whole phase, so short (--quick) runs are coarse.',
     '',
     '![ratios](chart.svg)',
     '',

@@ -5,6 +5,8 @@
  *   node dist/scripts/bench/main.js --endpoints http://127.0.0.1:2379[,...] [--workload all|name[,name]]
  *     [--quick] [--long] [--count N] [--max-seconds S] [--pids 1,2,3] [--json FILE|-]
  *
+ * --pids: the server processes (on this machine): RSS after the fill, and every workload's server CPU per op
+ * (utime + stime from /proc/<pid>/stat over the measured phase).
  * Exit code 0 when every workload ran (errors inside a workload are counted, not fatal), 2 on bad flags,
  * 1 when a workload could not run.
  */
@@ -25,7 +27,8 @@ export function formatResult(r: WorkloadResult): string {
   const extra = r.extra ? ` ${Object.entries(r.extra).map(([k, v]) => `${k}=${v}`).join(' ')}` : '';
   const err = r.errors ? ` errors=${r.errors} (${r.firstError})` : '';
   const bound = r.clientBound ? ' [load generator CPU-bound: figure is a lower bound]' : '';
-  return `${r.workload.padEnd(12)} ${String(r.opsPerSec).padStart(8)}/s ops=${r.ops} in ${r.seconds}s${lat} client-cpu=${r.clientCpu}${extra}${err}${bound}`;
+  const server = r.serverCpu ? ` server-cpu=${r.serverCpu.usPerOp}µs/op (members ${r.serverCpu.membersUsPerOp.join('/')})` : '';
+  return `${r.workload.padEnd(12)} ${String(r.opsPerSec).padStart(8)}/s ops=${r.ops} in ${r.seconds}s${lat} client-cpu=${r.clientCpu}${server}${extra}${err}${bound}`;
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -19,6 +19,10 @@ export interface Row { size: number; workload: string; metric: string; unit: str
 
 const byName = (r: SystemRun | undefined, w: string) => r?.results.find((x) => x.workload === w);
 
+/** Metric names of the server CPU rows (stats.ts ServerCpu); the busiest-member row is left out of the chart. */
+export const SERVER_CPU = 'server CPU';
+export const SERVER_CPU_BUSIEST = 'server CPU busiest member';
+
 /** Build the comparison rows for one cluster size. */
 export function rows(etcd: SystemRun | undefined, quorumd: SystemRun | undefined, size: number): Row[] {
   const out: Row[] = [];
@@ -52,6 +56,10 @@ export function rows(etcd: SystemRun | undefined, quorumd: SystemRun | undefined
     } else {
       add(w, 'throughput', '/s', true, (r) => r.opsPerSec);
       add(w, 'p99 latency', 'ms', false, (r) => r.latencyMs?.p99);
+    }
+    if (byName(etcd, w)?.serverCpu || byName(quorumd, w)?.serverCpu) {
+      add(w, SERVER_CPU, 'µs/op', false, (r) => r.serverCpu?.usPerOp);
+      add(w, SERVER_CPU_BUSIEST, 'µs/op', false, (r) => r.serverCpu?.busiestUsPerOp);
     }
   }
   const idle = (r?: SystemRun) => (r && r.rssIdle.length ? Math.round(Math.max(...r.rssIdle) / 1048576 * 10) / 10 : undefined);
@@ -97,7 +105,7 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
  * for higher-is-better figures, its inverse for lower-is-better ones) on a log2 axis from 1/16 to 16.
  */
 export function svgChart(rs: Row[], title: string): string {
-  const items = rs.map((r) => {
+  const items = rs.filter((r) => r.metric !== SERVER_CPU_BUSIEST).map((r) => {
     const x = ratio(r);
     return { label: `${r.size}m ${r.workload} ${r.metric}`, g: x === undefined || x === 0 ? undefined : r.higherIsBetter ? x : 1 / x, target: r.target };
   }).filter((i) => i.g !== undefined) as { label: string; g: number; target: boolean }[];

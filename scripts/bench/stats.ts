@@ -2,6 +2,7 @@
  * Figures of one benchmark run: latency percentiles (ms), throughput, the load generator's own CPU, and the
  * resident memory of server processes read from /proc/<pid>/status (Linux).
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 /** Latency summary in milliseconds. */
@@ -23,6 +24,85 @@ export interface WorkloadResult {
   clientBound: boolean;
   /** Workload-specific figures (sizes in bytes, times in ms). */
   extra?: Record<string, number | string>;
+  /** CPU the server processes used over the measured phase, per operation (when their pids were given). */
+  serverCpu?: ServerCpu;
+}
+
+/**
+ * Server CPU per operation over a workload's measured phase: utime + stime from /proc/<pid>/stat (clock ticks,
+ * usually 1/100 s) read before and after, converted to µs and divided by the workload's ops. Insensitive to
+ * the machine's load, unlike throughput. Resolution: one tick per member, i.e. `tickUs / ops` µs per op.
+ */
+export interface ServerCpu {
+  /** µs of CPU per op, summed over every member. */
+  usPerOp: number;
+  /** µs of CPU per op of the member that used the most (usually the leader). */
+  busiestUsPerOp: number;
+  /** µs of CPU per op of each member, in the order of the pids given. */
+  membersUsPerOp: number[];
+  /** Clock ticks each member used over the phase. */
+  ticks: number[];
+  /** µs in one clock tick (10000 at the usual 100 ticks/s). */
+  tickUs: number;
+}
+
+let tickUs: number | undefined;
+
+/** µs per clock tick of /proc/<pid>/stat times (`getconf CLK_TCK`, 100 ticks/s when it cannot be asked). */
+export function clockTickUs(): number {
+  if (tickUs === undefined) {
+    let hz = 100;
+    try {
+      hz = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      /* no getconf: Linux's USER_HZ is 100 */
+    }
+    tickUs = 1e6 / hz;
+  }
+  return tickUs;
+}
+
+/**
+ * CPU time of a whole process (every thread, live or exited) in clock ticks: utime + stime, fields 14 and 15 of
+ * /proc/<pid>/stat (proc(5); counted after the ")" that ends the command name, which may hold spaces).
+ * Undefined when the process is gone or the file cannot be read.
+ */
+export function cpuTicks(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // f[0] is field 3 (state): utime is field 14, stime field 15
+    const t = Number(f[11]) + Number(f[12]);
+    return Number.isFinite(t) ? t : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads the server processes' CPU at construction; `perOp(ops)` turns the difference into ServerCpu. */
+export class ServerCpuMeter {
+  private readonly start: (number | undefined)[];
+  constructor(private readonly pids: number[]) {
+    this.start = pids.map(cpuTicks);
+  }
+
+  /** CPU per op since construction; undefined without pids, without ops, or when a process could not be read. */
+  perOp(ops: number): ServerCpu | undefined {
+    if (this.pids.length === 0 || ops <= 0) return undefined;
+    const ticks = this.pids.map((pid, i) => {
+      const a = this.start[i];
+      const b = cpuTicks(pid);
+      return a === undefined || b === undefined ? undefined : b - a;
+    });
+    if (ticks.some((t) => t === undefined)) return undefined;
+    const us = clockTickUs();
+    const r = (x: number) => Math.round(x * 10) / 10;
+    const members = (ticks as number[]).map((t) => (t * us) / ops);
+    return {
+      usPerOp: r(members.reduce((a, b) => a + b, 0)), busiestUsPerOp: r(Math.max(...members)), membersUsPerOp: members.map(r),
+      ticks: ticks as number[], tickUs: us,
+    };
+  }
 }
 
 /** A generator above this many cores of CPU is reported as the possible bottleneck (it is single-threaded). */

@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { H2Conn } from './h2grpc.js';
 import { casTxnRequest, putRequest, rangeRequest, statusFields, txnSucceeded, watchCreateRequest, watchReply } from './proto.js';
-import { CLIENT_BOUND_CORES, CpuMeter, rssBytes, summarize, type WorkloadResult } from './stats.js';
+import { CLIENT_BOUND_CORES, CpuMeter, rssBytes, ServerCpuMeter, summarize, type ServerCpu, type WorkloadResult } from './stats.js';
 
 export const PUT = '/etcdserverpb.KV/Put';
 export const RANGE = '/etcdserverpb.KV/Range';
@@ -30,7 +30,7 @@ export interface BenchOptions {
   count?: number;
   /** Stop issuing requests after this many seconds (a slow server must not stall the run). */
   maxSeconds: number;
-  /** Server process IDs (for RSS), when the caller started them. */
+  /** Server process IDs (for RSS, and server CPU per op over each measured phase), when the caller started them. */
   pids?: number[];
 }
 
@@ -47,15 +47,19 @@ async function ready(conns: H2Conn[]): Promise<void> {
   await Promise.all(conns.map((c) => c.ready()));
 }
 
-interface LoopResult { lat: Float64Array; n: number; errors: number; firstError?: string; seconds: number; cpu: number }
+interface LoopResult { lat: Float64Array; n: number; errors: number; firstError?: string; seconds: number; cpu: number; server?: ServerCpu }
 
-/** Run `total` calls with `inflight` workers over `conns` (worker w on conns[w % n]); latencies (ms) of successful calls. */
-async function closedLoop(conns: H2Conn[], inflight: number, total: number, maxSeconds: number, call: (i: number, c: H2Conn, worker: number) => Promise<unknown>): Promise<LoopResult> {
+/**
+ * Run `total` calls with `inflight` workers over `conns` (worker w on conns[w % n]); latencies (ms) of successful
+ * calls. With `pids` (a measured phase, not a setup), also the server processes' CPU per successful call.
+ */
+async function closedLoop(conns: H2Conn[], inflight: number, total: number, maxSeconds: number, call: (i: number, c: H2Conn, worker: number) => Promise<unknown>, pids?: number[]): Promise<LoopResult> {
   const lat = new Float64Array(total);
   let next = 0;
   let n = 0;
   let errors = 0;
   let firstError: string | undefined;
+  const server = new ServerCpuMeter(pids ?? []);
   const cpu = new CpuMeter();
   const t0 = performance.now();
   const deadline = t0 + maxSeconds * 1000;
@@ -75,14 +79,14 @@ async function closedLoop(conns: H2Conn[], inflight: number, total: number, maxS
     }
   };
   await Promise.all(Array.from({ length: Math.min(inflight, total) }, (_, w) => worker(w)));
-  return { lat, n, errors, firstError, seconds: (performance.now() - t0) / 1000, cpu: cpu.cores() };
+  return { lat, n, errors, firstError, seconds: (performance.now() - t0) / 1000, cpu: cpu.cores(), server: server.perOp(n) };
 }
 
 function result(workload: string, r: LoopResult, extra?: Record<string, number | string>): WorkloadResult {
   return {
     workload, ops: r.n, errors: r.errors, firstError: r.firstError, seconds: Math.round(r.seconds * 1000) / 1000,
     opsPerSec: Math.round(r.n / r.seconds), latencyMs: summarize(r.lat, r.n), clientCpu: r.cpu,
-    clientBound: r.cpu >= CLIENT_BOUND_CORES, extra,
+    clientBound: r.cpu >= CLIENT_BOUND_CORES, extra, ...(r.server ? { serverCpu: r.server } : {}),
   };
 }
 
@@ -93,7 +97,7 @@ async function putSeq(o: BenchOptions): Promise<WorkloadResult> {
   const conns = openConns(o.endpoints, 1);
   await ready(conns);
   const value = randomBytes(VALUE_BYTES);
-  const r = await closedLoop(conns, 1, count(o, 300, 3000), o.maxSeconds, (i, c) => c.unary(PUT, putRequest(enc(`bench/seq/${pad(i % KEY_SPACE)}`), value)));
+  const r = await closedLoop(conns, 1, count(o, 300, 3000), o.maxSeconds, (i, c) => c.unary(PUT, putRequest(enc(`bench/seq/${pad(i % KEY_SPACE)}`), value)), o.pids);
   conns.forEach((c) => c.close());
   return result('put-seq', r);
 }
@@ -105,7 +109,7 @@ async function putThroughput(o: BenchOptions, inflight: number, nconns: number):
   const value = randomBytes(VALUE_BYTES);
   const base = Math.floor(Math.random() * KEY_SPACE);
   const r = await closedLoop(conns, inflight, count(o, 10_000, 100_000), o.maxSeconds,
-    (i, c) => c.unary(PUT, putRequest(enc(`bench/put/${pad((base + i) % KEY_SPACE)}`), value)));
+    (i, c) => c.unary(PUT, putRequest(enc(`bench/put/${pad((base + i) % KEY_SPACE)}`), value)), o.pids);
   conns.forEach((c) => c.close());
   return result(`put-${inflight}x${nconns}`, r);
 }
@@ -117,7 +121,7 @@ async function rangeOne(o: BenchOptions, serializable: boolean): Promise<Workloa
   const key = enc('bench/range/one');
   await conns[0].unary(PUT, putRequest(key, randomBytes(VALUE_BYTES)));
   const body = rangeRequest(key, { serializable });
-  const r = await closedLoop(conns, 1000, count(o, 20_000, 200_000), o.maxSeconds, (_i, c) => c.unary(RANGE, body));
+  const r = await closedLoop(conns, 1000, count(o, 20_000, 200_000), o.maxSeconds, (_i, c) => c.unary(RANGE, body), o.pids);
   conns.forEach((c) => c.close());
   return result(serializable ? 'range-ser' : 'range-lin', r);
 }
@@ -131,7 +135,7 @@ async function range1000(o: BenchOptions): Promise<WorkloadResult> {
   if (setup.errors) throw new Error(`range-1000 setup failed: ${setup.firstError}`);
   const body = rangeRequest(enc('bench/r1000/'), { rangeEnd: enc('bench/r10000') });
   let bytes = 0;
-  const r = await closedLoop(conns, 10, count(o, 300, 3000), o.maxSeconds, async (_i, c) => { bytes = (await c.unary(RANGE, body)).length; });
+  const r = await closedLoop(conns, 10, count(o, 300, 3000), o.maxSeconds, async (_i, c) => { bytes = (await c.unary(RANGE, body)).length; }, o.pids);
   conns.forEach((c) => c.close());
   return result('range-1000', r, { responseBytes: bytes });
 }
@@ -157,7 +161,7 @@ async function txnCas(o: BenchOptions): Promise<WorkloadResult> {
     const ok = txnSucceeded(await c.unary(TXN, casTxnRequest(enc(`bench/cas/${pad(w)}`), prev, next)));
     if (ok) current[w] = next;
     else failed++;
-  });
+  }, o.pids);
   conns.forEach((c) => c.close());
   return result('txn-cas', r, { compareFailed: failed });
 }
@@ -204,6 +208,7 @@ async function watchDelivery(o: BenchOptions, watchers: number): Promise<Workloa
   await Promise.race([allCreated, new Promise((r) => setTimeout(r, 15_000))]);
   if (created < watchers) throw new Error(`only ${created} of ${watchers} watchers created${streamError ? `: ${streamError}` : ''}`);
   const value = randomBytes(VALUE_BYTES);
+  const server = new ServerCpuMeter(o.pids ?? []);
   const cpu = new CpuMeter();
   const t0 = performance.now();
   const w = await closedLoop([writer], 100, puts, o.maxSeconds, (i, c) => {
@@ -214,6 +219,7 @@ async function watchDelivery(o: BenchOptions, watchers: number): Promise<Workloa
   await Promise.race([all, new Promise((r) => { timer = setTimeout(r, 30_000); })]);
   clearTimeout(timer);
   const cores = cpu.cores();
+  const serverCpu = server.perOp(received); // per event delivered (the puts' CPU included)
   for (const s of streams) s.close();
   [...wconns, writer].forEach((c) => c.close());
   const seconds = Math.max(0.001, (lastEvent - t0) / 1000);
@@ -221,6 +227,7 @@ async function watchDelivery(o: BenchOptions, watchers: number): Promise<Workloa
     workload: `watch-${watchers}`, ops: received, errors: w.errors, firstError: w.firstError ?? streamError, seconds: Math.round(seconds * 1000) / 1000,
     opsPerSec: Math.round(received / seconds), latencyMs: summarize(lat, received), clientCpu: cores, clientBound: cores >= CLIENT_BOUND_CORES,
     extra: { watchers, puts: w.n, putsPerSec: Math.round(w.n / w.seconds), missing: w.n * watchers - received },
+    ...(serverCpu ? { serverCpu } : {}),
   };
 }
 
@@ -245,7 +252,7 @@ async function fill(o: BenchOptions): Promise<WorkloadResult> {
   const conns = openConns(o.endpoints, 10);
   await ready(conns);
   const value = randomBytes(VALUE_BYTES);
-  const r = await closedLoop(conns, 1000, keys, Math.max(o.maxSeconds, 600), (i, c) => c.unary(PUT, putRequest(enc(`bench/fill/${pad(i)}`), value)));
+  const r = await closedLoop(conns, 1000, keys, Math.max(o.maxSeconds, 600), (i, c) => c.unary(PUT, putRequest(enc(`bench/fill/${pad(i)}`), value)), o.pids);
   conns.forEach((c) => c.close());
   const st = await statusAll(o.endpoints);
   const extra: Record<string, number | string> = { keys: r.n, dbSizeMax: Math.max(...st.map((s) => s.dbSize)), dbSizeInUseMax: Math.max(...st.map((s) => s.dbSizeInUse)) };

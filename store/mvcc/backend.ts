@@ -15,8 +15,11 @@ export interface BackendRecord {
 
 /** Ordered revision -> record storage. */
 export interface Backend {
-  /** Stores `rec` at `rec.rev`, replacing what is there. */
-  put(rec: BackendRecord): void;
+  /**
+   * Stores `rec` at `rec.rev`, replacing what is there. The backend keeps its own copy of the value bytes (the
+   * caller may reuse `rec.kv.value`); returns the record as stored (what later reads return).
+   */
+  put(rec: BackendRecord): BackendRecord;
   /** The record at exactly `rev`, or undefined. */
   get(rev: Revision): BackendRecord | undefined;
   /** Removes the records at `revs` (absent ones are ignored). */
@@ -58,12 +61,13 @@ export class MemoryBackend implements Backend {
     return rec.kv.key.length + rec.kv.value.length + RECORD_OVERHEAD_BYTES;
   }
 
-  put(rec: BackendRecord): void {
+  put(given: BackendRecord): BackendRecord {
+    const rec: BackendRecord = { ...given, kv: { ...given.kv, value: Uint8Array.from(given.kv.value) } };
     const n = this.recs.length;
     this.bytes += MemoryBackend.weight(rec);
     if (n === 0 || compareRevision(this.recs[n - 1]!.rev, rec.rev) < 0) {
       this.recs.push(rec);
-      return;
+      return rec;
     }
     const i = this.lowerBound(rec.rev);
     const at = this.recs[i];
@@ -73,6 +77,7 @@ export class MemoryBackend implements Backend {
     } else {
       this.recs.splice(i, 0, rec);
     }
+    return rec;
   }
 
   get(rev: Revision): BackendRecord | undefined {

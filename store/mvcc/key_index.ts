@@ -31,8 +31,18 @@ export class KeyIndex {
   /** The last revision that changed the key. */
   modified: Revision = { main: 0, sub: 0 };
   private gens: Generation[] = [emptyGeneration()];
+  /** The key as a latin1 string (one char per byte): no per-key Uint8Array is kept (memory). */
+  readonly id: string;
 
-  constructor(readonly key: Uint8Array) {}
+  constructor(key: Uint8Array | string) {
+    this.id = typeof key === 'string' ? key : keyString(key);
+  }
+
+  /** The key's bytes (a fresh array on each call). */
+  get key(): Uint8Array {
+    const b = Buffer.from(this.id, 'latin1');
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  }
 
   /**
    * Records a put at `rev` (which must be after every revision already recorded). `version`, when given,
@@ -40,8 +50,12 @@ export class KeyIndex {
    */
   put(rev: Revision, version?: number): void {
     const g = this.gens[this.gens.length - 1]!;
-    if (g.revs.length === 0) g.created = rev;
-    g.revs.push(rev);
+    if (g.revs.length === 0) {
+      g.created = rev;
+      g.revs = [rev]; // exact capacity: a push onto [] reserves 17 slots, and most keys keep one revision
+    } else {
+      g.revs.push(rev);
+    }
     g.ver = version ?? g.ver + 1;
     this.modified = rev;
   }
@@ -174,7 +188,7 @@ export class TreeIndex {
     const k = keyString(key);
     let ki = this.byKey.get(k);
     if (!ki) {
-      ki = new KeyIndex(Uint8Array.from(key));
+      ki = new KeyIndex(k);
       this.byKey.set(k, ki);
       this.pending.push(k);
     }

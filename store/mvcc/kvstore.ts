@@ -7,7 +7,8 @@
  * - reads at any revision from the compacted one to the current one.
  * Layers: Backend (revision -> kv) below, TreeIndex (key -> revisions) beside, this store on top.
  */
-import { MemoryBackend, type Backend, type BackendRecord } from './backend.js';
+import type { Backend, BackendRecord } from './backend.js';
+import { SlabBackend } from './slab_backend.js';
 import { ErrCompacted, ErrFutureRev } from './errors.js';
 import { TreeIndex, type KeyIndex } from './key_index.js';
 import { revisionKey, type Revision } from './revision.js';
@@ -35,6 +36,13 @@ export interface MvccState {
   records: BackendRecord[];
 }
 
+/** What loadState / replaceState accept: an MvccState whose records may be any iterable (iterated once). */
+export interface MvccStateInput {
+  rev: number;
+  compactRev: number;
+  records: Iterable<BackendRecord>;
+}
+
 /** Called once per revision-making transaction with its revision and its changes in order. */
 export type CommitListener = (rev: number, events: MvccEvent[]) => void;
 
@@ -45,8 +53,8 @@ export class MvccStore {
   private readonly listeners = new Set<CommitListener>();
   private readonly restoreListeners = new Set<() => void>();
 
-  /** @param backend where versions are stored; an in-memory one by default. */
-  constructor(private readonly backend: Backend = new MemoryBackend()) {}
+  /** @param backend where versions are stored; the compact in-memory SlabBackend by default. */
+  constructor(private readonly backend: Backend = new SlabBackend()) {}
 
   /** The current revision (1 on a fresh store). */
   rev(): number {
@@ -125,15 +133,15 @@ export class MvccStore {
         const prevAt = ki.get(main);
         const prev = prevAt ? this.backend.get(prevAt.modified)!.kv : undefined;
         const rev = { main, sub: sub++ };
-        const kv: KeyValue = {
-          key: ki.key,
+        const given: KeyValue = {
+          key,
           createRevision: prev ? prev.createRevision : main,
           modRevision: main,
           version: prev ? prev.version + 1 : 1,
-          value: Uint8Array.from(value),
+          value,
           lease,
         };
-        this.backend.put({ rev, kv, tombstone: false });
+        const kv = this.backend.put({ rev, kv: given, tombstone: false }).kv; // the backend's copy
         ki.put(rev);
         events.push(prev ? { type: 'put', kv, prevKv: prev } : { type: 'put', kv });
         return prev ? { rev: main, prev } : { rev: main };
@@ -146,8 +154,8 @@ export class MvccStore {
         }
         for (const { ki, prev } of targets) {
           const rev = { main, sub: sub++ };
-          const kv: KeyValue = { key: ki.key, createRevision: 0, modRevision: main, version: 0, value: EMPTY, lease: 0n };
-          this.backend.put({ rev, kv, tombstone: true });
+          const given: KeyValue = { key: ki.key, createRevision: 0, modRevision: main, version: 0, value: EMPTY, lease: 0n };
+          const kv = this.backend.put({ rev, kv: given, tombstone: true }).kv;
           ki.tombstone(rev);
           events.push({ type: 'delete', kv, prevKv: prev });
         }
@@ -227,10 +235,18 @@ export class MvccStore {
   }
 
   /**
+   * Every stored version in revision order, built as it is iterated (no array of the whole history: for encoders
+   * that stream, such as encodeMvccSnapshot). Do not write to the store while iterating.
+   */
+  records(): Iterable<BackendRecord> {
+    return this.backend.range({ main: 0, sub: 0 });
+  }
+
+  /**
    * A store holding `state` (from `exportState`), its key index rebuilt from the records.
    * @throws Error when the records are not a valid history (a delete of a key that is not live).
    */
-  static restore(state: MvccState, backend: Backend = new MemoryBackend()): MvccStore {
+  static restore(state: MvccState, backend: Backend = new SlabBackend()): MvccStore {
     const st = new MvccStore(backend);
     st.loadState(state);
     return st;
@@ -241,7 +257,7 @@ export class MvccStore {
    * starting from a Raft snapshot / restored backup). No listener is called.
    * @throws Error when this store is not fresh (revision 1, nothing stored) or the records are not a valid history.
    */
-  loadState(state: MvccState): void {
+  loadState(state: MvccStateInput): void {
     if (this.currentRev !== 1 || this.backend.count() > 0) throw new Error('mvcc: loadState needs a fresh store');
     this.currentRev = state.rev;
     this.compactMainRev = state.compactRev;
@@ -260,9 +276,11 @@ export class MvccStore {
    * current one, rebuilt from the new records (as etcd moves its watchers to the unsynced group after
    * restoring): watchers miss nothing. Returns how many revisions were replayed to listeners (-1 when the
    * gap was compacted away and could not be replayed).
+   * With `replay` false the listeners are not called at all (returns 0): for a caller that knows nothing listens
+   * for past revisions yet (a member restarting, before it serves clients).
    * @throws Error when the records are not a valid history (the store is then empty).
    */
-  replaceState(state: MvccState): number {
+  replaceState(state: MvccStateInput, replay = true): number {
     const oldRev = this.currentRev;
     const all: Revision[] = [];
     for (const rec of this.backend.range({ main: 0, sub: 0 })) all.push(rec.rev);
@@ -271,7 +289,7 @@ export class MvccStore {
     this.currentRev = 1;
     this.compactMainRev = 0;
     this.loadState(state);
-    if (state.rev <= oldRev) return 0;
+    if (state.rev <= oldRev || !replay) return 0;
     if (state.compactRev > oldRev) {
       for (const l of this.restoreListeners) l();
       return -1;

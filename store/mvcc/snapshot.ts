@@ -8,7 +8,7 @@
  */
 import { crc32c } from '../wal/crc32c.js';
 import type { BackendRecord } from './backend.js';
-import { MvccStore } from './kvstore.js';
+import { MvccStore, type MvccState } from './kvstore.js';
 
 const MAGIC = 0x3156_4d51; // "QMV1" read as u32 LE
 const FIXED = 4 + 8 + 8 + 4;
@@ -20,14 +20,24 @@ export class MvccSnapshotError extends Error {
   override readonly name = 'MvccSnapshotError';
 }
 
-/** Encodes the full state of `store` (O(stored versions) bytes). */
-export function encodeMvccSnapshot(store: MvccStore): Uint8Array {
-  const { rev, compactRev, records } = store.exportState();
+/**
+ * Encodes the full state of `store` (O(stored versions) bytes). With `reserve` > 0 the image starts at offset
+ * `reserve` of the returned buffer (the first `reserve` bytes are zero, for a caller's header: no copy of a
+ * possibly huge image); the image is then `result.subarray(reserve)`.
+ */
+export function encodeMvccSnapshot(store: MvccStore, reserve = 0): Uint8Array {
+  const rev = store.rev();
+  const compactRev = store.compactRevision();
+  // the history is streamed twice (size, then bytes): no array of every record
   let size = FIXED + 4;
-  for (const r of records) size += REC_FIXED + r.kv.key.length + r.kv.value.length;
-  const buf = new Uint8Array(size);
+  let count = 0;
+  for (const r of store.records()) {
+    size += REC_FIXED + r.kv.key.length + r.kv.value.length;
+    count++;
+  }
+  const buf = new Uint8Array(reserve + size);
   const v = new DataView(buf.buffer);
-  let o = 0;
+  let o = reserve;
   const u32 = (n: number): void => {
     v.setUint32(o, n, true);
     o += 4;
@@ -45,8 +55,8 @@ export function encodeMvccSnapshot(store: MvccStore): Uint8Array {
   u32(MAGIC);
   u64(rev);
   u64(compactRev);
-  u32(records.length);
-  for (const r of records) {
+  u32(count);
+  for (const r of store.records()) {
     u64(r.rev.main);
     u32(r.rev.sub);
     buf[o++] = r.tombstone ? 1 : 0;
@@ -58,7 +68,7 @@ export function encodeMvccSnapshot(store: MvccStore): Uint8Array {
     bytes(r.kv.key);
     bytes(r.kv.value);
   }
-  v.setUint32(o, crc32c(buf, 0, 0, o), true);
+  v.setUint32(o, crc32c(buf, 0, reserve, o), true);
   return buf;
 }
 
@@ -67,10 +77,32 @@ export function encodeMvccSnapshot(store: MvccStore): Uint8Array {
  * @throws MvccSnapshotError on a bad magic, CRC mismatch or truncated data.
  */
 export function decodeMvccSnapshot(data: Uint8Array): MvccStore {
+  return MvccStore.restore(decodeMvccState(data));
+}
+
+/**
+ * The state in `encodeMvccSnapshot` bytes, without building a store (for MvccStore.replaceState / loadState, which
+ * copy the bytes). The records' keys and values are views into `data`: keep `data` unchanged while using them.
+ * @throws MvccSnapshotError on a bad magic, CRC mismatch or truncated data.
+ */
+export function decodeMvccState(data: Uint8Array): MvccState {
+  const { rev, compactRev, records } = decodeMvccStream(data);
+  return { rev, compactRev, records: [...records] };
+}
+
+/**
+ * As decodeMvccState, but the records are decoded one at a time as they are iterated (iterate once): a restart
+ * loading 1M versions keeps no array of 1M records alive (each dies young once the backend copied it). The CRC,
+ * magic and header are checked at once; truncation and trailing bytes are reported while iterating.
+ * `crcChecked`: the caller already checked a CRC covering all of `data` (a Raft snapshot file's, store/snap), so the
+ * image's own CRC is not computed a second time (on a restart, hundreds of MB).
+ * @throws MvccSnapshotError
+ */
+export function decodeMvccStream(data: Uint8Array, crcChecked = false): { rev: number; compactRev: number; count: number; records: Iterable<BackendRecord> } {
   if (data.length < FIXED + 4) throw new MvccSnapshotError('mvcc snapshot: too short');
   const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const end = data.length - 4;
-  if (v.getUint32(end, true) !== crc32c(data, 0, 0, end)) throw new MvccSnapshotError('mvcc snapshot: CRC mismatch');
+  if (!crcChecked && v.getUint32(end, true) !== crc32c(data, 0, 0, end)) throw new MvccSnapshotError('mvcc snapshot: CRC mismatch');
   let o = 0;
   const need = (n: number): void => {
     if (o + n > end) throw new MvccSnapshotError('mvcc snapshot: truncated');
@@ -90,8 +122,7 @@ export function decodeMvccSnapshot(data: Uint8Array): MvccStore {
   const bytes = (): Uint8Array => {
     const n = u32();
     need(n);
-    const out = new Uint8Array(n); // a copy, never a view (Buffer.slice would alias the input)
-    out.set(data.subarray(o, o + n));
+    const out = data.subarray(o, o + n); // a view: the store's backend copies the bytes into its slabs
     o += n;
     return out;
   };
@@ -99,7 +130,7 @@ export function decodeMvccSnapshot(data: Uint8Array): MvccStore {
   const rev = u64();
   const compactRev = u64();
   const count = u32();
-  const records: BackendRecord[] = [];
+  function* records(): Generator<BackendRecord> {
   for (let i = 0; i < count; i++) {
     const main = u64();
     const sub = u32();
@@ -113,8 +144,9 @@ export function decodeMvccSnapshot(data: Uint8Array): MvccStore {
     o += 8;
     const key = bytes();
     const value = bytes();
-    records.push({ rev: { main, sub }, tombstone, kv: { key, value, createRevision, modRevision, version, lease } });
+    yield { rev: { main, sub }, tombstone, kv: { key, value, createRevision, modRevision, version, lease } };
   }
   if (o !== end) throw new MvccSnapshotError('mvcc snapshot: trailing bytes');
-  return MvccStore.restore({ rev, compactRev, records });
+  }
+  return { rev, compactRev, count, records: records() };
 }

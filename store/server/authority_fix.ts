@@ -11,16 +11,11 @@
  * untouched after their first header block.
  */
 import { HpackDecoder, encodeLiteralBlock } from './hpack.js';
+import type { Duplex } from 'node:stream';
 import { SocketDuplex } from './gateway_sniff.js';
+import { DEFAULT_MAX_FRAME, FLAG, FRAME, HeaderBlockReader, encodeFrame, readFrame, type HeaderBlock } from './h2_frame.js';
 
 const PREFACE_LEN = 24;
-const HEADERS = 0x1;
-const CONTINUATION = 0x9;
-const END_STREAM = 0x1;
-const END_HEADERS = 0x4;
-const PADDED = 0x8;
-const PRIORITY = 0x20;
-const MAX_FRAME = 16384;
 
 /** "http://127.0.0.1:2379" -> "127.0.0.1:2379"; other values unchanged. */
 export function fixAuthority(v: string): string {
@@ -28,24 +23,35 @@ export function fixAuthority(v: string): string {
   return m ? m[1] : v;
 }
 
-function frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
-  const h = Buffer.alloc(9);
-  h.writeUIntBE(payload.length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(stream & 0x7fffffff, 5);
-  return Buffer.concat([h, payload]);
+/** True when a request's :authority (undefined: absent) is one Node's HTTP/2 stack accepts as it is. */
+export function authorityIsPlain(v: string | undefined): boolean {
+  return v === undefined || fixAuthority(v) === v;
+}
+
+/** Options of an AuthorityFixStream. */
+export interface AuthorityFixOptions {
+  /**
+   * Someone else (h2_handoff.ts) sent the client an empty SETTINGS frame and its ACK has not been read yet: drop
+   * the client's first SETTINGS ACK, which Node's HTTP/2 session would take for the ACK of its own SETTINGS.
+   */
+  settingsAckPending?: boolean;
 }
 
 /** Wraps one client connection (a SocketDuplex, gateway_sniff.ts); give the result to grpc-js' connection injector. */
 export class AuthorityFixStream extends SocketDuplex {
   private buf: Buffer = Buffer.alloc(0);
+  private ackPending: boolean;
   private mode: 'preface' | 'undecided' | 'rewrite' | 'pipe' = 'preface';
   private readonly decoder = new HpackDecoder();
-  private pending: { stream: number; flags: number; fragments: Buffer[]; raw: Buffer[] } | undefined;
+  private readonly blocks = new HeaderBlockReader();
+
+  constructor(sock: Duplex, opts: AuthorityFixOptions = {}) {
+    super(sock);
+    this.ackPending = opts.settingsAckPending ?? false;
+  }
 
   protected override onSocketData(d: Buffer): void {
-    if (this.mode === 'pipe') {
+    if (this.mode === 'pipe' && !this.ackPending) {
       this.deliver(d);
       return;
     }
@@ -64,46 +70,30 @@ export class AuthorityFixStream extends SocketDuplex {
       this.buf = this.buf.subarray(PREFACE_LEN);
       this.mode = 'undecided';
     }
-    while (this.mode !== 'pipe' && this.buf.length >= 9) {
-      const len = this.buf.readUIntBE(0, 3);
-      if (this.buf.length < 9 + len) return;
-      const type = this.buf[3];
-      const flags = this.buf[4];
-      const stream = this.buf.readUInt32BE(5) & 0x7fffffff;
-      const raw = this.buf.subarray(0, 9 + len);
-      const payload = raw.subarray(9);
-      this.buf = this.buf.subarray(9 + len);
-      if (type === HEADERS) {
-        let start = 0;
-        let end = payload.length;
-        if (flags & PADDED) {
-          end -= payload[0];
-          start = 1;
-        }
-        if (flags & PRIORITY) start += 5;
-        this.pending = { stream, flags, fragments: [payload.subarray(start, end)], raw: [raw] };
-      } else if (type === CONTINUATION && this.pending) {
-        this.pending.fragments.push(payload);
-        this.pending.raw.push(raw);
-        this.pending.flags |= flags & END_HEADERS;
-      } else {
-        this.deliver(raw);
+    let f;
+    while ((this.mode !== 'pipe' || this.ackPending) && (f = readFrame(this.buf)) !== undefined) {
+      this.buf = this.buf.subarray(f.raw.length);
+      if (this.ackPending && f.type === FRAME.SETTINGS && f.flags & FLAG.ACK) {
+        this.ackPending = false;
         continue;
       }
-      if (this.pending.flags & END_HEADERS) this.headerBlock(this.pending);
+      if (this.mode === 'pipe' || (f.type !== FRAME.HEADERS && f.type !== FRAME.CONTINUATION && !this.blocks.open)) {
+        this.deliver(f.raw);
+        continue;
+      }
+      const block = this.blocks.push(f);
+      if (block) this.headerBlock(block);
     }
-    if (this.mode === 'pipe' && this.buf.length > 0) {
+    if (this.mode === 'pipe' && !this.ackPending && this.buf.length > 0) {
       this.deliver(this.buf);
       this.buf = Buffer.alloc(0);
     }
   }
 
-  private headerBlock(p: { stream: number; flags: number; fragments: Buffer[]; raw: Buffer[] }): void {
-    this.pending = undefined;
+  private headerBlock(p: HeaderBlock): void {
     const headers = this.decoder.decode(Buffer.concat(p.fragments));
     if (this.mode === 'undecided') {
-      const auth = headers.find(([n]) => n === ':authority');
-      if (!auth || fixAuthority(auth[1]) === auth[1]) {
+      if (authorityIsPlain(headers.find(([n]) => n === ':authority')?.[1])) {
         for (const r of p.raw) this.deliver(r);
         this.mode = 'pipe';
         return;
@@ -112,11 +102,11 @@ export class AuthorityFixStream extends SocketDuplex {
     }
     const fixed = headers.map(([n, v]): [string, string] => (n === ':authority' || n === 'host' ? [n, fixAuthority(v)] : [n, v]));
     const block = encodeLiteralBlock(fixed);
-    for (let off = 0, first = true; off < block.length || first; off += MAX_FRAME, first = false) {
-      const part = block.subarray(off, off + MAX_FRAME);
-      const last = off + MAX_FRAME >= block.length;
-      const flags = (first ? p.flags & END_STREAM : 0) | (last ? END_HEADERS : 0);
-      this.deliver(frame(first ? HEADERS : CONTINUATION, flags, p.stream, part));
+    for (let off = 0, first = true; off < block.length || first; off += DEFAULT_MAX_FRAME, first = false) {
+      const part = block.subarray(off, off + DEFAULT_MAX_FRAME);
+      const last = off + DEFAULT_MAX_FRAME >= block.length;
+      const flags = (first ? p.flags & FLAG.END_STREAM : 0) | (last ? FLAG.END_HEADERS : 0);
+      this.deliver(encodeFrame(first ? FRAME.HEADERS : FRAME.CONTINUATION, flags, p.stream, part));
     }
   }
 }

@@ -171,8 +171,9 @@ export class ClusterManager {
       cc = decodeConfChange(e.data);
       c = decodeMemberChange(cc.context);
     } catch (err) {
-      this.h.log.error('cannot decode a conf change entry; skipping it', { index: e.index, error: (err as Error).message });
-      return;
+      // skipping it would leave this member's membership and raft configuration apart from the others': stop (etcd panics)
+      this.h.log.error('cannot decode a conf change entry; stopping this member', { index: e.index, term: e.term, error: (err as Error).message });
+      throw new Error(`cannot decode the conf change entry at index ${e.index} (term ${e.term}): ${(err as Error).message}`);
     }
     const err = this.membership.validate(cc, c);
     const raft = this.h.raft();

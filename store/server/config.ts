@@ -55,6 +55,8 @@ export interface ServerConfig {
   ignored: string[];
   /** Snapshot and compaction (snapshot_policy.ts); undefined = etcd's defaults. */
   snapshot?: SnapshotFlags;
+  /** etcd --initial-election-tick-advance (default true): fast-forward the election timer on boot (election_advance.ts); undefined = true. */
+  initialElectionTickAdvance?: boolean;
 }
 
 /** etcd's --snapshot-count (default 100000), --experimental-snapshot-catchup-entries (5000), --max-snapshots (5), --max-wals (5). */
@@ -113,6 +115,7 @@ const FLAGS: Record<string, Kind> = {
   'experimental-snapshot-catchup-entries': 'int',
   'max-snapshots': 'int',
   'max-wals': 'int',
+  'initial-election-tick-advance': 'bool',
 };
 
 /** etcd flags accepted and ignored (with a warning) so existing etcd command lines and files still start. */
@@ -349,6 +352,7 @@ function buildConfig(raw: Raw, flagName: (n: string) => string): ServerConfig {
       maxSnapshots: int('max-snapshots', 5),
       maxWals: int('max-wals', 5),
     },
+    initialElectionTickAdvance: raw.has('initial-election-tick-advance') ? bool('initial-election-tick-advance') : true,
   };
   for (const [k, v] of [['snapshot-count', cfg.snapshot!.count], ['experimental-snapshot-catchup-entries', cfg.snapshot!.catchupEntries]] as const) {
     if (v < 1) throw new ConfigError(`${flagName(k)} must be at least 1, got ${v}`);

@@ -16,7 +16,8 @@ export const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin
  * `onSocketData`, by default unchanged) and writes, ends and destroys the socket; flow control pauses the socket
  * while the reader is full and resumes it on the next read. A socket 'end' ends the readable side, a socket error
  * or close destroys the wrapper. Subclasses: `PrefixedStream` (HTTP/1.x gateway connections) and
- * `AuthorityFixStream` in authority_fix.ts (gRPC connections, etcdctl 3.4 :authority rewrite).
+ * `AuthorityFixStream` in authority_fix.ts (gRPC connections that need the etcdctl 3.4 :authority rewrite; the
+ * others get the native socket, h2_handoff.ts).
  */
 export class SocketDuplex<S extends Duplex = Duplex> extends Duplex {
   constructor(protected readonly sock: S) {

@@ -2,13 +2,12 @@
  * The client-facing gRPC server: every etcd v3 service registered (methods we do not implement answer
  * UNIMPLEMENTED, grpc-js' default for a missing handler). We own the listeners (node:net, or node:tls for
  * https:// URLs with client-cert-auth requiring and verifying client certificates) and hand each connection,
- * through the etcdctl 3.4 :authority shim (authority_fix.ts), to grpc-js' connection injector.
+ * on the native socket or through the etcdctl 3.4 :authority shim (h2_handoff.ts), to grpc-js' connection injector.
  */
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { etcdPackage } from '../proto/load.js';
-import { AuthorityFixStream } from './authority_fix.js';
 import { ConfigError, type ServerConfig } from './config.js';
 import { kvService } from './kv_service.js';
 import { maintenanceService } from './maintenance_service.js';
@@ -18,11 +17,14 @@ import type { QuorumNode } from './node.js';
 import { acquireTlsReloader, releaseTlsReloader, reloadingTlsServer, type TlsReloader } from './tls_reload.js';
 import { leaseService } from './lease_service.js';
 import { watchService } from './watch_service.js';
+import { KV_CODECS, withCodecs } from './kv_wire.js';
+import { WATCH_CODECS } from './watch_wire.js';
 import { guardServer } from './auth_guard.js';
 import { authService } from './auth_service.js';
 import { captureHandlers } from './gateway_calls.js';
 import { Gateway } from './gateway.js';
 import { sniffConnection } from './gateway_sniff.js';
+import { handOffH2 } from './h2_handoff.js';
 import type { Metrics } from './metrics.js';
 
 /** etcd's allowance for gRPC framing on top of --max-request-bytes. */
@@ -56,10 +58,11 @@ export async function startClientServer(node: QuorumNode, cfg: ServerConfig, met
   server.addService = (def, impl) => addService(def, learnerGuard(node, def, impl));
   const pkg = etcdPackage();
   const svc = (name: string) => (pkg[name] as grpc.ServiceClientConstructor).service;
-  server.addService(svc('KV'), kvService(node) as grpc.UntypedServiceImplementation);
+  // KV and Watch: hand-written codecs for the hot messages (kv_wire.ts, watch_wire.ts)
+  server.addService(withCodecs(svc('KV'), KV_CODECS), kvService(node) as grpc.UntypedServiceImplementation);
   server.addService(svc('Maintenance'), { ...maintenanceService(node), ...moveLeaderHandler(node) } as grpc.UntypedServiceImplementation);
   server.addService(svc('Cluster'), clusterService(node) as grpc.UntypedServiceImplementation);
-  server.addService(svc('Watch'), watchService(node) as grpc.UntypedServiceImplementation);
+  server.addService(withCodecs(svc('Watch'), WATCH_CODECS), watchService(node) as grpc.UntypedServiceImplementation);
   server.addService(svc('Lease'), leaseService(node) as grpc.UntypedServiceImplementation);
   server.addService(svc('Auth'), authService(node) as grpc.UntypedServiceImplementation);
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
@@ -68,7 +71,7 @@ export async function startClientServer(node: QuorumNode, cfg: ServerConfig, met
   const inject = (sock: net.Socket) => {
     sock.setNoDelay(true);
     metrics?.grpc.trackSocket(sock); // etcd_network_client_grpc_{received,sent}_bytes_total
-    sniffConnection(sock, (s) => injector.injectConnection(new AuthorityFixStream(s)), (s) => gateway.accept(s));
+    sniffConnection(sock, (s) => handOffH2(s, (c) => injector.injectConnection(c)), (s) => gateway.accept(s));
   };
   const listeners: net.Server[] = [];
   const t = cfg.clientTls;

@@ -18,6 +18,7 @@ import {
 import { checkIntervals, checkKey, checkPut, checkTxn, DEFAULT_MAX_TXN_OPS } from './kv_validate.js';
 import type { QuorumNode } from './node.js';
 import { header, kvToWire, unary } from './wire.js';
+import { receivedSize } from './kv_wire.js';
 
 type Wire = Record<string, any>;
 
@@ -35,7 +36,8 @@ function wireSize(method: string, req: Wire): number {
 }
 
 function checkSize(node: QuorumNode, method: string, req: Wire): void {
-  if (wireSize(method, req) + RAFT_WRAP_BYTES > node.cfg.maxRequestBytes) throw errors.requestTooLarge();
+  // the size it arrived with (kv_wire.ts deserializers), else re-encode it
+  if ((receivedSize(req) ?? wireSize(method, req)) + RAFT_WRAP_BYTES > node.cfg.maxRequestBytes) throw errors.requestTooLarge();
 }
 
 /** Execute a RangeRequest wire object (after the read barrier when linearizable); returns a RangeResponse. */

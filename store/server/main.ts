@@ -12,6 +12,7 @@ import { Metrics, serveMetrics } from './metrics.js';
 import { bindNodeMetrics } from './metrics_node.js';
 import { QuorumNode } from './node.js';
 import { API_VERSION, PACKAGE_VERSION } from './version.js';
+import { ENTRY_VERSION } from './entry_codec_gate.js';
 
 const USAGE = `Usage: quorumd [flags]
   Start a quorumd member (etcd v3 API compatible). Flags and config-file keys are etcd 3.4's:
@@ -20,11 +21,15 @@ const USAGE = `Usage: quorumd [flags]
   --log-level --heartbeat-interval --election-timeout --quota-backend-bytes --max-request-bytes
   --listen-metrics-urls --cert-file --key-file --trusted-ca-file --client-cert-auth
   --peer-cert-file --peer-key-file --peer-trusted-ca-file --peer-client-cert-auth --config-file --version
+  --initial-election-tick-advance (default true: fast-forward the election timer on boot; a one-member
+    cluster elects itself at once, a member of several waits for a quorum of peers and a leaderless view)
 `;
 
 /** The text printed by --version. */
 export function versionText(): string {
-  return `quorumd Version: ${PACKAGE_VERSION}\nAPI Version: ${API_VERSION}\nNode Version: ${process.version}\nOS/Arch: ${process.platform}/${process.arch}\n`;
+  // "Entry encoding": the newest Raft entry encoding this build decodes (entry_codec_gate.ts); `quorum upgrade`
+  // reads it from a release before switching to it (playbooks/provision/upgrade-encoding.ts).
+  return `quorumd Version: ${PACKAGE_VERSION}\nAPI Version: ${API_VERSION}\nEntry encoding: ${ENTRY_VERSION}\nNode Version: ${process.version}\nOS/Arch: ${process.platform}/${process.arch}\n`;
 }
 
 /** A started member and everything it listens on. */

@@ -15,6 +15,8 @@ export interface MemberInfo {
   clientUrls: string[];
   /** A non-voting member (etcd learner); absent = voter. */
   isLearner?: boolean;
+  /** The newest Raft entry encoding the member published that it decodes (absent = 1; entry_codec_gate.ts). */
+  entryVersion?: number;
 }
 
 /** The members of the initial cluster with their derived IDs, and the cluster ID (etcd's derivation). */

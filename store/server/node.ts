@@ -20,6 +20,7 @@ import { initialMembers, type MemberInfo } from './members.js';
 import type { Metrics } from './metrics.js';
 import { applyKvRequest, type KvApplyResult } from './kv_txn.js';
 import { decodeRequest, encodeRequest, type Request, type RequestBody } from './request.js';
+import { advertisedEntryVersion, entryV2Allowed } from './entry_codec_gate.js';
 import { Lessor, minLeaseTtl } from '../lease/lessor.js';
 import { registerLeaseLookup } from './kv_validate.js';
 import { applyLeaseOp, type LeaseApplyResult } from './lease_apply.js';
@@ -32,14 +33,17 @@ import { isAuthOp } from './auth_request.js';
 import { Transport } from './transport.js';
 import { ClusterManager } from './cluster_node.js';
 import { restoreStateSnapshot, encodeStateSnapshot, type StateHost } from './state_snapshot.js';
-import { SnapshotPolicy } from './snapshot_policy.js';
+import { removeUnreferencedSnapshots, SnapshotPolicy } from './snapshot_policy.js';
 import { faultSwitches } from './fault_switches.js';
 import { leaderChangeLine, snapshotInstalledLine } from './log_fields.js';
 import { MaintenanceState } from './maintenance_state.js';
 import { handOffLeadership, redeliverable, type HandoffHost } from './leader_handoff.js';
 import { durableCommittedPrefix } from './apply_pipeline.js';
+import { ReadBatcher } from './read_batch.js';
+import { copyTxnSpec } from './own_request.js';
 import type { AlarmMember } from './alarm_store.js';
 import { loadSnapshotData } from '../snap/restore.js';
+import { ADVANCE_WAIT_MS, startElectionTickAdvance } from './election_advance.js';
 import { MessageType, type Snapshot } from '../raft/types.js';
 
 /** The result of applying one request. */
@@ -52,8 +56,16 @@ export type ApplyResult =
   | AuthApplyResult
   | { op: 'alarm'; rev: number; alarms: AlarmMember[] };
 
-interface Waiter { resolve: (r: ApplyResult) => void; reject: (e: Error) => void; timer: NodeJS.Timeout; data?: Uint8Array }
-interface ReadWaiter { resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout; index?: number }
+/** A proposer waiting for its entry to be applied; `deadline` (performance.now() ms) ends it with a timeout. */
+interface Waiter { resolve: (r: ApplyResult) => void; reject: (e: Error) => void; deadline: number; data?: Uint8Array }
+
+/** How often waiting proposals are checked for their deadline (ms): one timer for all of them, not one each. */
+const PROPOSE_SWEEP_MS = 100;
+/** A linearizable read waiting for its read index to be applied; `deadline` (Date.now() ms) ends it with a timeout. */
+interface ReadWaiter { resolve: () => void; reject: (e: Error) => void; deadline: number }
+
+/** How often waiting reads are checked for their deadline and an unanswered ReadIndex for a resend (ms). */
+const READ_SWEEP_MS = 100;
 
 /** Thrown by QuorumNode.start when the data dir or flags make starting unsafe. */
 export class StartupError extends Error {
@@ -101,15 +113,25 @@ export class QuorumNode {
   private term = 0;
   /** The hard state last written to the WAL (term/vote changes force an fsync: etcd's raft.MustSync). */
   private savedHard: { term: number; vote: bigint } = { term: 0, vote: NONE };
+  /** Waiting proposers by request ID, in proposal order (= deadline order: every deadline is now + requestTimeoutMs). */
   private readonly waiters = new Map<string, Waiter>();
+  private proposeSweep: NodeJS.Timeout | undefined;
   /**
-   * Puts this member proposed and has not applied yet, by their entry data (raft hands the same Uint8Array back in
-   * committedEntries): apply takes the request from here instead of decoding JSON + base64 again (a proposing
-   * leader's hot path). Each request equals what decodeRequest returns for its data. Cleared when its waiter settles.
+   * Puts and txns (own_request.ts) this member proposed and has not applied yet, by their entry data (raft hands
+   * the same Uint8Array back in committedEntries): apply takes the request from here instead of decoding the entry
+   * again (a proposing leader's hot path). Each request equals what decodeRequest returns for its data. Cleared when its waiter settles.
    */
   private readonly ownPuts = new Map<Uint8Array, Request>();
-  private readonly reads = new Map<string, ReadWaiter>();
-  private pendingReads: ReadWaiter[] = [];
+  /** False while the WAL is replayed at start (a replayed publish must not make this member publish again). */
+  private live = false;
+  /** A publish answering another member's `refresh` is queued (at most one at a time). */
+  private republishing = false;
+  /** Linearizable reads: one ReadIndex per batch of waiting reads (read_batch.ts). */
+  private readonly readBatch = new ReadBatcher<ReadWaiter>(randomBytes(8));
+  /** A pumpReads is queued in the inbox / on the no-leader queue (at most one each). */
+  private readPumpQueued = false;
+  private readPumpParked = false;
+  private readSweep: NodeJS.Timeout | undefined;
   private noLeaderQueue: (() => void)[] = [];
   private readonly idPrefix = randomBytes(6).toString('hex');
   private nextId = 1;
@@ -179,6 +201,7 @@ export class QuorumNode {
       // A data dir written by `snapshot restore` has a WAL but no bootstrap record yet: the flags just matched it,
       // so record them now; later restarts with initial-cluster-state=existing then ignore the flags (etcd does).
       if (!joined && !existsSync(join(this.cfg.dataDir, 'member', 'bootstrap.json'))) this.cluster.saveBootstrap(false, this.memberId, this.clusterId);
+      await removeUnreferencedSnapshots(this.cfg.dataDir, r.snapshot?.index ?? 0, this.log, this.memberId);
       if (r.snapshot && r.snapshot.index > 0) {
         // the newest snapshot the WAL refers to (taken by snapshot_policy.ts, or a restored backup: store/snap/restore.ts)
         const snap = await loadSnapshotData(this.cfg.dataDir, r.snapshot.index);
@@ -189,7 +212,8 @@ export class QuorumNode {
               `(fix: restore the snapshot file, or remove this member and add it back with an empty data dir)`,
           );
         }
-        restoreStateSnapshot(this.stateHost(), snap.data);
+        // no watcher yet: no replay; the snapshot file's CRC (checked by loadSnapshotData) covers the data: no second CRC pass
+        restoreStateSnapshot(this.stateHost(), snap.data, { starting: true, crcChecked: true });
         const cs = this.cluster.membership.confState();
         const meta = { ...r.snapshot, voters: cs.voters.length > 0 ? cs.voters : r.snapshot.voters, ...(cs.learners.length > 0 ? { learners: cs.learners } : {}) };
         this.storage.applySnapshot({ meta, data: snap.data });
@@ -221,7 +245,7 @@ export class QuorumNode {
       dataDir: this.cfg.dataDir, storage: this.storage, wal: this.wal, log: this.log, memberId: this.memberId,
       encodeState: () => encodeStateSnapshot(this.stateHost()), confState: () => this.cluster.membership.confState(),
     }, this.cfg.snapshot);
-    this.snapshots.snapshotIndex = this.storage.snapshot().meta.index;
+    this.snapshots.snapshotIndex = this.storage.snapshotMeta().index;
     this.raft = new RawNode({
       id: this.memberId,
       voters,
@@ -264,8 +288,26 @@ export class QuorumNode {
       this.raft.tick();
       this.retryDropped();
     }), this.cfg.heartbeatIntervalMs);
+    this.live = true;
     this.onLeader(() => this.publish());
     this.maintenance.started();
+    if (this.cfg.initialElectionTickAdvance !== false) this.advanceElectionTicks(); // etcd --initial-election-tick-advance
+  }
+
+  /** Fast-forwards the election timer of a member that just started (election_advance.ts). */
+  private advanceElectionTicks(): void {
+    const r = this.raft;
+    startElectionTickAdvance({
+      selfId: this.memberId,
+      electionTick: Math.max(2, Math.round(this.cfg.electionTimeoutMs / this.cfg.heartbeatIntervalMs)),
+      voters: () => r.confState().voters, // Raft's own configuration: what an election is counted against
+      leader: () => r.status().lead,
+      isFollower: () => r.status().role === Role.Follower,
+      electionElapsed: () => r.raft.electionElapsed,
+      tick: () => r.tick(),
+      peerActive: (id) => this.transport.isActive(id, ADVANCE_WAIT_MS),
+      enqueue: (fn) => this.enqueue(fn),
+    }, (o) => this.log.info('initial election tick advance', { 'local-member-id': this.memberId, ...o }));
   }
 
   private stepSafe(m: Message, since = Date.now()): void {
@@ -357,13 +399,9 @@ export class QuorumNode {
     if (!isLeader) this.sendMessages(rd.messages);
     if (rd.committedEntries.length > early) this.applyCommitted(early > 0 ? rd.committedEntries.slice(early) : rd.committedEntries);
     if (rd.committedEntries.length > 0) await this.snapshots.maybeSnapshot(this.appliedIndex); // every snapshot-count entries (snapshot_policy.ts)
-    for (const rs of rd.readStates) {
-      const key = Buffer.from(rs.requestCtx).toString('hex');
-      const w = this.reads.get(key);
-      if (!w) continue;
-      w.index = rs.index;
-      this.pendingReads.push(w);
-    }
+    let answered = false;
+    for (const rs of rd.readStates) answered = this.readBatch.answered(rs.requestCtx, rs.index) || answered;
+    if (answered) this.queueReadPump(); // reads that arrived meanwhile: the next ReadIndex
     this.serveReads();
   }
 
@@ -427,16 +465,60 @@ export class QuorumNode {
     this.raft.reportSnapshot(to, failed);
   }
 
+  /** Serves the reads whose read index this member has applied. */
   private serveReads(): void {
-    if (this.pendingReads.length === 0) return;
-    const still: ReadWaiter[] = [];
-    for (const w of this.pendingReads) {
-      if ((w.index ?? Infinity) <= this.appliedIndex) {
-        clearTimeout(w.timer);
-        w.resolve();
-      } else still.push(w);
+    for (const w of this.readBatch.release(this.appliedIndex)) w.resolve();
+  }
+
+  /** Runs pumpReads from the loop (once, however many reads arrive before it runs). */
+  private queueReadPump(): void {
+    if (this.readPumpQueued) return;
+    this.readPumpQueued = true;
+    this.enqueue(() => {
+      this.readPumpQueued = false;
+      this.pumpReads();
+    });
+  }
+
+  /**
+   * In the loop: sends the ReadIndex for the reads waiting now, unless one is in flight (they wait for the next;
+   * etcd's linearizableReadLoop). Without a leader (or while raft drops it) it is asked again once one is known.
+   */
+  private pumpReads(): void {
+    const ctx = this.readBatch.request();
+    if (ctx === undefined) return;
+    if (this.lead !== NONE) {
+      try {
+        this.raft.readIndex(ctx);
+        this.readBatch.sent(Date.now());
+        return;
+      } catch (e) {
+        if (!(e instanceof ProposalDroppedError)) throw e;
+      }
     }
-    this.pendingReads = still;
+    if (this.readPumpParked) return;
+    this.readPumpParked = true;
+    this.noLeaderQueue.push(() => {
+      this.readPumpParked = false;
+      this.pumpReads();
+    });
+  }
+
+  /**
+   * Every READ_SWEEP_MS while reads wait: ends reads past their deadline with today's timeout errors and asks
+   * again for a ReadIndex unanswered for max(500 ms, 2 election timeouts) (lost on a leader change).
+   */
+  private sweepReads(): void {
+    this.readSweep = undefined;
+    const now = Date.now();
+    for (const w of this.readBatch.expire((r) => r.deadline <= now)) {
+      w.reject(this.lead === NONE ? errors.timeoutLeaderFail() : errors.timeout());
+    }
+    if (this.readBatch.resend(now, Math.max(500, 2 * this.cfg.electionTimeoutMs))) this.queueReadPump();
+    if (this.readBatch.size > 0 && !this.stopped) {
+      this.readSweep = setTimeout(() => this.sweepReads(), READ_SWEEP_MS);
+      this.readSweep.unref();
+    }
   }
 
   private onSoftState(lead: bigint, role: Role): void {
@@ -472,8 +554,10 @@ export class QuorumNode {
       try {
         req = decodeRequest(e.data);
       } catch (err) {
-        this.log.error('cannot decode a committed entry; skipping it', { index: e.index, error: (err as Error).message });
-        return;
+        // skipping it would let this member's state diverge from the others': stop instead (etcd panics)
+        const msg = `cannot decode the committed entry at index ${e.index} (term ${e.term}, ${e.data.length} bytes): ${(err as Error).message}`;
+        this.log.error('cannot decode a committed entry; stopping this member', { index: e.index, term: e.term, error: (err as Error).message });
+        throw new Error(`${msg} (fix: run a quorumd release that decodes it; entry encoding v2 needs this release or newer)`);
       }
     }
     const b = req.body;
@@ -499,6 +583,12 @@ export class QuorumNode {
       if (m) {
         m.clientUrls = [...b.clientUrls];
         m.name = b.name; // a member added at runtime gets its name when it publishes (etcd)
+        if (b.entryVersion !== undefined) m.entryVersion = b.entryVersion; // entry_codec_gate.ts
+        else delete m.entryVersion; // a pre-v2 build (or a rollback) published: the gate closes
+      }
+      if (b.refresh && b.memberId !== this.memberId && this.live && !this.republishing && advertisedEntryVersion() !== undefined) {
+        this.republishing = true; // the publisher's view of us may be stale: publish ourselves again, once
+        setImmediate(() => this.publish(false));
       }
       result = { op: 'publish', rev: this.mvcc.rev() };
     }
@@ -508,7 +598,6 @@ export class QuorumNode {
     if (w) {
       this.waiters.delete(req.id);
       if (w.data) this.ownPuts.delete(w.data);
-      clearTimeout(w.timer);
       this.metrics.proposalsPending.dec();
       w.resolve(result);
     }
@@ -520,9 +609,26 @@ export class QuorumNode {
     if (!w) return;
     this.waiters.delete(id);
     if (w.data) this.ownPuts.delete(w.data);
-    clearTimeout(w.timer);
     this.metrics.proposalsPending.dec();
     w.reject(err);
+  }
+
+  /**
+   * Every PROPOSE_SWEEP_MS while proposals wait: ends those past their deadline with "etcdserver: request timed
+   * out" (or "... possibly due to previous leader failure" without a leader), oldest first.
+   */
+  private sweepProposals(): void {
+    this.proposeSweep = undefined;
+    const now = performance.now();
+    for (const [id, w] of this.waiters) {
+      if (w.deadline > now) break;
+      this.waiters.delete(id);
+      if (w.data) this.ownPuts.delete(w.data);
+      this.metrics.proposalsPending.dec();
+      this.metrics.proposalsFailed.inc();
+      w.reject(this.lead === NONE ? errors.timeoutLeaderFail() : errors.timeout());
+    }
+    if (this.waiters.size > 0 && !this.stopped) this.proposeSweep = setTimeout(() => this.sweepProposals(), PROPOSE_SWEEP_MS);
   }
 
   /**
@@ -535,20 +641,14 @@ export class QuorumNode {
     const denied = this.maintenance.checkPropose(body); // space quota (maintenance_state.ts)
     if (denied) return Promise.reject(denied);
     const id = `${this.idPrefix}-${this.nextId++}`;
-    const data = encodeRequest({ id, body });
-    const own = body.op === 'put';
+    const data = encodeRequest({ id, body }, { v2: entryV2Allowed(this.members) }); // entry_codec_gate.ts
+    const own = body.op === 'put' || body.op === 'txn';
     // fresh copies, as decodeRequest would make them (the client's buffers may be views into a larger gRPC buffer)
-    if (own) this.ownPuts.set(data, { id, body: { op: 'put', key: new Uint8Array(body.key), value: new Uint8Array(body.value), lease: body.lease, prevKv: !!body.prevKv } });
+    if (body.op === 'put') this.ownPuts.set(data, { id, body: { op: 'put', key: new Uint8Array(body.key), value: new Uint8Array(body.value), lease: body.lease, prevKv: !!body.prevKv } });
+    else if (own) this.ownPuts.set(data, { id, body: { op: 'txn', txn: copyTxnSpec(body.txn) } }); // own_request.ts
     return new Promise<ApplyResult>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        if (own) this.ownPuts.delete(data);
-        if (this.waiters.delete(id)) {
-          this.metrics.proposalsPending.dec();
-          this.metrics.proposalsFailed.inc();
-          reject(this.lead === NONE ? errors.timeoutLeaderFail() : errors.timeout());
-        }
-      }, this.requestTimeoutMs);
-      this.waiters.set(id, { resolve, reject, timer, ...(own ? { data } : {}) });
+      this.waiters.set(id, { resolve, reject, deadline: performance.now() + this.requestTimeoutMs, data: own ? data : undefined });
+      if (this.proposeSweep === undefined) this.proposeSweep = setTimeout(() => this.sweepProposals(), PROPOSE_SWEEP_MS);
       this.metrics.proposalsPending.inc();
       const attempt = () => {
         if (!this.waiters.has(id)) return;
@@ -565,7 +665,6 @@ export class QuorumNode {
           }
           this.waiters.delete(id);
           if (own) this.ownPuts.delete(data);
-          clearTimeout(timer);
           this.metrics.proposalsPending.dec();
           this.metrics.proposalsFailed.inc();
           reject(e as Error);
@@ -581,62 +680,43 @@ export class QuorumNode {
    */
   readBarrier(): Promise<void> {
     if (this.stopped) return Promise.reject(errors.stopped());
-    const ctx = Buffer.alloc(16);
-    ctx.write(this.idPrefix.padEnd(12, '0').slice(0, 12), 0, 'hex');
-    ctx.writeUInt32BE(this.nextId++ >>> 0, 6);
-    ctx.writeUInt32BE(randomInt(0, 2 ** 32 - 1), 10);
-    const key = ctx.toString('hex');
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.reads.delete(key);
-        this.pendingReads = this.pendingReads.filter((w) => w !== waiter);
-        reject(this.lead === NONE ? errors.timeoutLeaderFail() : errors.timeout());
-      }, this.requestTimeoutMs);
-      const waiter: ReadWaiter = {
-        resolve: () => {
-          this.reads.delete(key);
-          resolve();
-        },
-        reject,
-        timer,
-      };
-      this.reads.set(key, waiter);
-      let retry: NodeJS.Timeout | undefined;
-      const attempt = () => {
-        if (!this.reads.has(key) || waiter.index !== undefined) return;
-        if (this.lead === NONE) {
-          this.noLeaderQueue.push(attempt);
-          return;
-        }
-        try {
-          this.raft.readIndex(new Uint8Array(ctx));
-        } catch (e) {
-          if (!(e instanceof ProposalDroppedError)) throw e;
-          this.noLeaderQueue.push(attempt);
-          return;
-        }
-        // a read index request can be lost on a leader change: ask again if unanswered
-        if (retry) clearTimeout(retry);
-        retry = setTimeout(() => this.enqueue(attempt), Math.max(500, 2 * this.cfg.electionTimeoutMs));
-        retry.unref();
-      };
-      this.enqueue(attempt);
+      this.readBatch.add({ resolve, reject, deadline: Date.now() + this.requestTimeoutMs });
+      if (this.readSweep === undefined) {
+        this.readSweep = setTimeout(() => this.sweepReads(), READ_SWEEP_MS);
+        this.readSweep.unref();
+      }
+      this.queueReadPump();
     });
   }
 
-  private publish(): void {
+  /**
+   * Publishes this member's name, client URLs and entry encoding (entry_codec_gate.ts) through Raft. On start
+   * (`start`), asks the others to publish again when this member's view does not show them all on v2 yet.
+   */
+  private publish(start = true): void {
     const self = { clientUrls: this.cfg.advertiseClientUrls };
     if (!this.members.some((m) => m.id === this.memberId)) {
       // a joining member publishes once it has applied its own addition
-      if (!this.stopped) setTimeout(() => this.publish(), 200).unref();
+      if (!this.stopped) setTimeout(() => this.publish(start), 200).unref();
       return;
     }
-    this.propose({ op: 'publish', memberId: this.memberId, name: this.cfg.name, clientUrls: self.clientUrls }).then(
-      () => this.log.info('published local member to cluster through raft', { 'local-member-id': this.memberId, 'client-urls': self.clientUrls }),
+    const entryVersion = advertisedEntryVersion();
+    const others = this.members.filter((m) => m.id !== this.memberId);
+    const refresh = start && entryVersion !== undefined && others.length > 0 && !entryV2Allowed(others);
+    const body: RequestBody = {
+      op: 'publish', memberId: this.memberId, name: this.cfg.name, clientUrls: self.clientUrls,
+      ...(entryVersion !== undefined ? { entryVersion } : {}), ...(refresh ? { refresh } : {}),
+    };
+    this.propose(body).then(
+      () => {
+        if (!start) this.republishing = false;
+        this.log.info('published local member to cluster through raft', { 'local-member-id': this.memberId, 'client-urls': self.clientUrls, 'entry-version': entryVersion ?? 1 });
+      },
       (e: Error) => {
         if (this.stopped) return;
         this.log.warn('failed to publish local member; retrying', { error: e.message });
-        setTimeout(() => this.publish(), 500).unref();
+        setTimeout(() => this.publish(start), 500).unref();
       },
     );
   }
@@ -676,17 +756,12 @@ export class QuorumNode {
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
     this.leaseRunner.stop();
-    for (const w of this.waiters.values()) {
-      clearTimeout(w.timer);
-      w.reject(errors.stopped());
-    }
+    if (this.proposeSweep) clearTimeout(this.proposeSweep);
+    for (const w of this.waiters.values()) w.reject(errors.stopped());
     this.waiters.clear();
     this.ownPuts.clear();
-    for (const w of this.reads.values()) {
-      clearTimeout(w.timer);
-      w.reject(errors.stopped());
-    }
-    this.reads.clear();
+    if (this.readSweep) clearTimeout(this.readSweep);
+    for (const w of this.readBatch.drain()) w.reject(errors.stopped());
     this.cluster.stop();
     await this.transport.close();
     // wait for an in-progress Ready to finish its WAL write before closing

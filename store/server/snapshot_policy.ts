@@ -11,10 +11,11 @@
  */
 import { join } from 'node:path';
 import type { MemoryStorage, NodeId, Snapshot } from '../raft/index.js';
-import { Snapshotter } from '../snap/snapshotter.js';
+import { Snapshotter, snapNameIndex } from '../snap/snapshotter.js';
 import type { Wal } from '../wal/wal.js';
 import type { SnapshotFlags } from './config.js';
 import type { Logger } from './log.js';
+import { snapshotFileSource } from './snapshot_source.js';
 
 /** etcd's defaults (3.4: snapshot-count 100000, 5000 catch-up entries, 5 snapshot files, 5 WAL files). */
 export const DEFAULT_SNAPSHOT_FLAGS: SnapshotFlags = { count: 100000, catchupEntries: 5000, maxSnapshots: 5, maxWals: 5 };
@@ -44,6 +45,7 @@ export class SnapshotPolicy {
   constructor(private readonly h: SnapshotHost, flags: SnapshotFlags | undefined) {
     this.flags = flags ?? DEFAULT_SNAPSHOT_FLAGS;
     this.snapshotter = new Snapshotter(join(h.dataDir, 'member', 'snap'));
+    h.storage.setSnapshotSource(snapshotFileSource(this.snapshotter)); // durable snapshots' data is read back from disk, not kept in memory
   }
 
   /** True when `applied` is more than snapshot-count entries past the last snapshot. */
@@ -59,7 +61,7 @@ export class SnapshotPolicy {
   async maybeSnapshot(applied: number): Promise<void> {
     if (!this.due(applied)) return;
     const st = this.h.storage;
-    if (applied > st.lastIndex() || applied <= st.snapshot().meta.index) return;
+    if (applied > st.lastIndex() || applied <= st.snapshotMeta().index) return;
     const { voters, learners } = this.h.confState();
     const t0 = Date.now();
     const snap = st.createSnapshot(applied, voters, this.h.encodeState(), learners);
@@ -85,21 +87,38 @@ export class SnapshotPolicy {
     await this.snapshotter.save(snap);
     await this.h.wal.saveSnapshot(snap.meta);
     this.snapshotIndex = snap.meta.index;
+    this.h.storage.releaseSnapshotData();
   }
 
   /**
-   * Keeps the newest `maxSnapshots` snapshot files and releases WAL segments that only hold entries before the
-   * oldest snapshot kept (etcd purges to max-wals files; ours follow the snapshots, so every kept snapshot
-   * still has its WAL tail). Returns the WAL segment names removed.
+   * Keeps the newest `maxSnapshots` snapshot files up to the WAL's latest snapshot record (`snapshotIndex`: that
+   * file is never deleted, a newer unreferenced one never counts) and releases WAL segments that only hold
+   * entries before the oldest snapshot kept (etcd purges to max-wals files; ours follow the snapshots, so every
+   * kept snapshot still has its WAL tail). Returns the WAL segment names removed.
    */
   async purge(): Promise<string[]> {
-    await this.snapshotter.purge(this.flags.maxSnapshots);
-    const names = this.snapshotter.list();
+    const durable = this.snapshotIndex;
+    await this.snapshotter.purge(this.flags.maxSnapshots, durable);
+    const names = this.snapshotter.list().filter((n) => snapNameIndex(n)! <= durable);
     const oldest = names[names.length - 1];
     if (!oldest) return [];
-    const index = parseInt(oldest.slice(17, 33), 16);
+    const index = snapNameIndex(oldest)!;
     const removed = await this.h.wal.releaseTo(index);
     if (removed.length > 0) this.h.log.info('purged WAL segments', { 'local-member-id': this.h.memberId.toString(16), removed });
     return removed;
   }
+}
+
+/**
+ * At start, before the snapshot is loaded: removes the snapshot files in `<dataDir>/member/snap` newer than the
+ * WAL's latest snapshot record (`walIndex`, 0 when the WAL has none), each logged as a warning. They are what a
+ * crash between writing a snapshot file and its WAL record leaves (SnapshotPolicy.persist); left in place, they
+ * would outrank the WAL's snapshot when the newest `--max-snapshots` files are kept. Resolves with the paths removed.
+ */
+export async function removeUnreferencedSnapshots(dataDir: string, walIndex: number, log: Logger, memberId: bigint): Promise<string[]> {
+  const removed = await new Snapshotter(join(dataDir, 'member', 'snap')).removeNewerThan(walIndex);
+  for (const file of removed) {
+    log.warn('removed snapshot file not referenced by the WAL', { 'local-member-id': memberId.toString(16), path: file, 'wal-snapshot-index': walIndex });
+  }
+  return removed;
 }

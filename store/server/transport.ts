@@ -11,6 +11,7 @@ import type { Entry, Message, MessageType, Snapshot } from '../raft/types.js';
 import type { TlsConfig } from './config.js';
 import type { Logger } from './log.js';
 import { peerFields } from './log_fields.js';
+import { decodeAck, decodeBatch, encodeAck, encodeBatch, EMPTY_RESPONSE, type RaftBatch } from './raft_wire.js';
 import { hostPort, peerChannelCredentials, serverCredentials } from './tls.js';
 import { acquireTlsReloader, releaseTlsReloader, reloadingTlsServer, type TlsReloader } from './tls_reload.js';
 
@@ -103,7 +104,6 @@ const PROBE_INTERVAL_MS = 1000;
 const MAX_QUEUE = 20000;
 const MAX_MSG = 256 * 1024 * 1024;
 
-interface WireBatch { cluster_id: string; from: string; to: string; messages: WireMessage[] }
 interface WireEntry { term: string; index: string; type: number; data: Buffer }
 interface WireMessage {
   type: number; from: string; to: string; term: string; log_term: string; index: string; entries: WireEntry[];
@@ -113,7 +113,41 @@ interface WireMessage {
 
 const buf = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
-/** Raft message -> wire object (uint64 as decimal strings). */
+/**
+ * gRPC metadata key a sender sets on `Stream` when it reads SendResponse.batches (one ack for several batches).
+ * A receiver that sees it may acknowledge cumulatively; without it (an older sender) it answers one empty
+ * SendResponse per batch. An older receiver ignores the key and answers one per batch, which a new sender reads
+ * as batches = 1.
+ */
+export const CUMULATIVE_ACKS_KEY = 'quorum-raft-acks';
+
+let transportDef: grpc.ServiceDefinition | undefined;
+let transportCtor: grpc.ServiceClientConstructor | undefined;
+
+/**
+ * The Transport service with the hand-written MessageBatch/SendResponse codec (raft_wire.ts) on Send and Stream
+ * (client and server side); MemberInfo keeps proto-loader's. Same bytes on the wire as raftpb.proto defines.
+ */
+export function transportDefinition(): grpc.ServiceDefinition {
+  if (!transportDef) {
+    const base = (raftPackage().Transport as grpc.ServiceClientConstructor).service;
+    const codec = {
+      requestSerialize: (b: RaftBatch) => encodeBatch(b.clusterId, b.from, b.to, b.messages),
+      requestDeserialize: (bytes: Buffer) => decodeBatch(bytes),
+      responseSerialize: (n: number | object) => (typeof n === 'number' ? encodeAck(n) : EMPTY_RESPONSE),
+      responseDeserialize: (bytes: Buffer) => decodeAck(bytes),
+    };
+    transportDef = { ...base, Send: { ...base.Send, ...codec }, Stream: { ...base.Stream, ...codec } } as grpc.ServiceDefinition;
+  }
+  return transportDef;
+}
+
+function transportClient(): grpc.ServiceClientConstructor {
+  transportCtor ??= grpc.makeGenericClientConstructor(transportDefinition(), 'Transport');
+  return transportCtor;
+}
+
+/** Raft message -> proto-loader wire object (uint64 as decimal strings): the pre-raft_wire path, kept as reference. */
 export function messageToWire(m: Message): Record<string, unknown> {
   return {
     type: m.type, from: m.from.toString(), to: m.to.toString(), term: String(m.term), log_term: String(m.logTerm),
@@ -132,7 +166,7 @@ export function messageToWire(m: Message): Record<string, unknown> {
   };
 }
 
-/** Wire object -> raft message. */
+/** proto-loader wire object -> raft message (the pre-raft_wire path, kept as reference). */
 export function messageFromWire(w: WireMessage): Message {
   const m: Message = {
     type: w.type as MessageType, from: BigInt(w.from), to: BigInt(w.to), term: Number(w.term), logTerm: Number(w.log_term),
@@ -168,7 +202,9 @@ interface Sent { started: bigint; at: number; bytes: number; batch: Message[] }
 
 /**
  * The sending side for one peer (etcd's rafthttp stream writer, our own protocol): a long-lived gRPC bidi stream
- * `Transport.Stream` carries ordered batches; the peer answers one SendResponse per batch. Messages queued while
+ * `Transport.Stream` carries ordered batches, encoded by raft_wire.ts; the peer acknowledges them in order, one
+ * SendResponse per batch or (when it sees CUMULATIVE_ACKS_KEY) one per event-loop turn carrying how many batches
+ * it covers (SendResponse field 1 `batches`, read as 1 when absent). Messages queued while
  * `MAX_INFLIGHT_BATCHES` are unacknowledged, or while the stream's write buffer is full, go out as one batch.
  * A stream error drops the unacknowledged batches (Raft retransmits), reports the peer Unreachable and reconnects
  * with exponential backoff (100 ms .. 1 s). Peers without `Stream` (UNIMPLEMENTED) get one unary `Send` at a time.
@@ -227,7 +263,7 @@ class PeerSender {
     if (!this.client) {
       this.clientTlsVersion = this.t.peerTlsReloader()?.version ?? 0;
       const url = this.urls[this.urlIndex % this.urls.length];
-      const Ctor = serviceClient(raftPackage(), 'Transport');
+      const Ctor = transportClient();
       this.client = new Ctor(hostPort(url), this.t.dialCredentials(url), {
         'grpc.max_send_message_length': MAX_MSG,
         'grpc.max_receive_message_length': MAX_MSG,
@@ -286,22 +322,25 @@ class PeerSender {
     return { batch: this.queue.splice(0, n), bytes };
   }
 
-  private request(batch: Message[]): Record<string, unknown> {
-    return {
-      cluster_id: this.t.opts.clusterId.toString(), from: this.t.opts.selfId.toString(), to: this.id.toString(),
-      messages: batch.map(messageToWire),
-    };
+  private request(batch: Message[]): RaftBatch {
+    return { clusterId: this.t.opts.clusterId, from: this.t.opts.selfId, to: this.id, messages: batch };
   }
 
   private openStream(): grpc.ClientDuplexStream<unknown, unknown> {
-    const client = this.getClient() as grpc.Client & { Stream: () => grpc.ClientDuplexStream<unknown, unknown> };
-    const stream = client.Stream();
+    const client = this.getClient() as grpc.Client & { Stream: (md: grpc.Metadata) => grpc.ClientDuplexStream<unknown, unknown> };
+    const md = new grpc.Metadata();
+    md.set(CUMULATIVE_ACKS_KEY, 'cumulative');
+    const stream = client.Stream(md);
     this.stream = stream;
     this.blocked = false;
-    stream.on('data', () => {
+    stream.on('data', (acked: number) => {
       if (this.stream !== stream) return;
-      const sent = this.unacked.shift();
-      if (sent) this.t.opts.onSent?.(this.id, true, Number(process.hrtime.bigint() - sent.started) / 1e9, sent.bytes);
+      const now = process.hrtime.bigint();
+      for (let i = 0; i < acked; i++) {
+        const sent = this.unacked.shift();
+        if (!sent) break;
+        this.t.opts.onSent?.(this.id, true, Number(now - sent.started) / 1e9, sent.bytes);
+      }
       this.reachable();
       this.pump();
     });
@@ -452,18 +491,27 @@ export class Transport {
   /** Listen on the peer URLs. Rejects when a port cannot be bound. */
   async listen(urls: string[]): Promise<void> {
     const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_MSG, 'grpc.max_send_message_length': MAX_MSG });
-    const svc = (raftPackage().Transport as grpc.ServiceClientConstructor).service;
-    server.addService(svc, {
-      Send: (call: grpc.ServerUnaryCall<any, any>, cb: grpc.sendUnaryData<any>) => {
-        const refused = this.deliver(call.request as WireBatch);
+    server.addService(transportDefinition(), {
+      Send: (call: grpc.ServerUnaryCall<RaftBatch, number>, cb: grpc.sendUnaryData<number>) => {
+        const refused = this.deliver(call.request);
         if (refused) cb(refused);
-        else cb(null, {});
+        else cb(null, 1);
       },
-      Stream: (call: grpc.ServerDuplexStream<any, any>) => {
+      Stream: (call: grpc.ServerDuplexStream<RaftBatch, number>) => {
         let done = false;
+        // a sender that reads SendResponse.batches gets one ack per event-loop turn for the batches delivered
+        // in it; an older sender one per batch
+        const cumulative = call.metadata.get(CUMULATIVE_ACKS_KEY)[0] === 'cumulative';
+        let owed = 0;
+        const flush = () => {
+          if (owed === 0 || done || call.cancelled) return;
+          const n = owed;
+          owed = 0;
+          call.write(n);
+        };
         this.streams.add(call);
         call.on('close', () => this.streams.delete(call));
-        call.on('data', (b: WireBatch) => {
+        call.on('data', (b: RaftBatch) => {
           if (done) return;
           const refused = this.deliver(b);
           if (refused) {
@@ -471,10 +519,12 @@ export class Transport {
             call.emit('error', refused);
             return;
           }
-          call.write({});
+          if (!cumulative) call.write(1);
+          else if (owed++ === 0) setImmediate(flush);
         });
         call.on('end', () => {
           this.streams.delete(call);
+          flush();
           if (!done) call.end();
         });
         call.on('error', () => this.streams.delete(call)); // the sender went away: it reconnects
@@ -519,14 +569,14 @@ export class Transport {
   }
 
   /** Check and hand a received batch to the node; the refusal to answer with, if any. */
-  private deliver(b: WireBatch): Partial<grpc.StatusObject> | undefined {
-    if (BigInt(b.cluster_id) !== this.opts.clusterId || BigInt(b.to) !== this.opts.selfId) {
-      return { code: grpc.status.FAILED_PRECONDITION, details: `cluster ID mismatch or wrong member (got cluster ${BigInt(b.cluster_id).toString(16)} to ${BigInt(b.to).toString(16)})` };
+  private deliver(b: RaftBatch): Partial<grpc.StatusObject> | undefined {
+    if (b.clusterId !== this.opts.clusterId || b.to !== this.opts.selfId) {
+      return { code: grpc.status.FAILED_PRECONDITION, details: `cluster ID mismatch or wrong member (got cluster ${b.clusterId.toString(16)} to ${b.to.toString(16)})` };
     }
-    if (this.opts.handler.isRemoved?.(BigInt(b.from))) return { code: grpc.status.FAILED_PRECONDITION, details: REMOVED_MESSAGE };
+    if (this.opts.handler.isRemoved?.(b.from)) return { code: grpc.status.FAILED_PRECONDITION, details: REMOVED_MESSAGE };
     try {
-      const msgs = (b.messages ?? []).map(messageFromWire);
-      this.opts.onReceived?.(BigInt(b.from), msgs.reduce((n, m) => n + messageBytes(m), 0));
+      const msgs = b.messages;
+      this.opts.onReceived?.(b.from, msgs.reduce((n, m) => n + messageBytes(m), 0));
       if (msgs.length > 0) this.opts.handler.onMessages(msgs);
     } catch (e) {
       return { code: grpc.status.INTERNAL, details: (e as Error).message };

@@ -6,7 +6,7 @@
  */
 
 /** mvccpb.KeyValue as a wire object (see wire.kvToWire). */
-export interface WireKv { key: Buffer; create_revision: string; mod_revision: string; version: string; value: Buffer; lease: string }
+export interface WireKv { key: Buffer; create_revision: string | number; mod_revision: string | number; version: string | number; value: Buffer; lease: string | number }
 /** mvccpb.Event as a wire object. */
 export interface WireEvent { type: number; kv: WireKv; prev_kv: WireKv | null }
 /** etcdserverpb.WatchResponse as a wire object. */

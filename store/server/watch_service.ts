@@ -18,6 +18,7 @@ import { errors } from './errors.js';
 import type { QuorumNode } from './node.js';
 import { fragmentResponse, type WireEvent, type WireKv, type WireWatchResponse } from './watch_fragment.js';
 import { header, kvToWire } from './wire.js';
+import { cacheEncoding } from './watch_wire.js';
 
 /** etcd's default --experimental-watch-progress-notify-interval: 10 minutes. */
 export const DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS = 10 * 60 * 1000;
@@ -169,17 +170,45 @@ class WatchSession {
     });
   }
 
-  /** Write queued responses until grpc-js pushes back or the queue is empty. */
+  /**
+   * Write queued responses until grpc-js pushes back or the queue is empty. Consecutive event responses are
+   * merged per watcher (up to MAX_MERGED_EVENTS events, in revision order, header revision the last one's), so
+   * the revisions of one apply batch go out as one response per watcher instead of one per revision; any other
+   * response (created, canceled, progress, compaction) is a barrier: what was merged before it is sent first.
+   */
   private pump(): void {
+    const merged = new Map<number, WatchResponse>();
+    let count = 0;
+    const flush = () => {
+      for (const r of merged.values()) this.send(r);
+      merged.clear();
+      count = 0;
+    };
     while (!this.blocked && !this.done) {
       const r = this.ws.next();
-      if (!r) return;
-      if (r.events.length > 0 && this.progress.has(r.watchId)) this.progress.set(r.watchId, false);
-      const wire = this.toWire(r);
-      const parts = this.fragment.has(r.watchId) ? fragmentResponse(wire, this.node.cfg.maxRequestBytes) : [wire];
-      for (const p of parts) {
-        if (!this.call.write(p)) this.blocked = true;
+      if (!r) break;
+      if (!isPlainEvents(r)) {
+        flush();
+        this.send(r);
+        continue;
       }
+      const m = merged.get(r.watchId);
+      if (m) {
+        for (const e of r.events) m.events.push(e);
+        m.revision = r.revision;
+      } else merged.set(r.watchId, { watchId: r.watchId, events: [...r.events], revision: r.revision });
+      count += r.events.length;
+      if (count >= MAX_MERGED_EVENTS) flush();
+    }
+    if (!this.done) flush();
+  }
+
+  private send(r: WatchResponse): void {
+    if (r.events.length > 0 && this.progress.has(r.watchId)) this.progress.set(r.watchId, false);
+    const wire = this.toWire(r);
+    const parts = this.fragment.has(r.watchId) ? fragmentResponse(wire, this.node.cfg.maxRequestBytes) : [wire];
+    for (const p of parts) {
+      if (!this.call.write(p)) this.blocked = true;
     }
   }
 
@@ -211,8 +240,30 @@ class WatchSession {
   }
 }
 
-/** mvcc event -> mvccpb.Event wire object; prev_kv only when asked and the event is not a create (etcd). */
+/** Events per merged response at most (etcd's watchBatchMaxRevs bounds a catch-up response the same way). */
+const MAX_MERGED_EVENTS = 1000;
+
+/** An event response that may be merged with the same watcher's next ones (no created/canceled/progress flags). */
+function isPlainEvents(r: WatchResponse): boolean {
+  return r.events.length > 0 && r.watchId >= 0 && !r.created && !r.canceled && r.compactRevision === undefined && r.cancelReason === undefined;
+}
+
+/** Wire events by mvcc event (without and with prev_kv): one object, encoded once, for every watcher. */
+const wireEvents = new WeakMap<MvccEvent, [WireEvent | undefined, WireEvent | undefined]>();
+
+/**
+ * mvcc event -> mvccpb.Event wire object; prev_kv only when asked and the event is not a create (etcd). The
+ * object is shared by every watcher the event goes to and its protobuf encoding is cached (watch_wire.ts):
+ * do not change it.
+ */
 export function eventToWire(e: MvccEvent, withPrev: boolean): WireEvent {
+  let c = wireEvents.get(e);
+  if (!c) wireEvents.set(e, (c = [undefined, undefined]));
+  const i = withPrev ? 1 : 0;
+  return (c[i] ??= cacheEncoding(buildEvent(e, withPrev)));
+}
+
+function buildEvent(e: MvccEvent, withPrev: boolean): WireEvent {
   const isCreate = e.type === 'put' && e.kv.version === 1;
   return {
     type: e.type === 'put' ? 0 : 1,

@@ -50,10 +50,20 @@ export function snapName(term: number, index: number): string {
   return `${term.toString(16).padStart(16, '0')}-${index.toString(16).padStart(16, '0')}.snap`;
 }
 
-/** Encodes a snapshot file's bytes. */
-export function encodeSnapshot(snap: Snapshot): Uint8Array {
+/** The Raft index in a snapshot file name (`%016x-%016x.snap`: term, index), or undefined when `name` is not one. */
+export function snapNameIndex(name: string): number | undefined {
+  const m = NAME_RE.exec(name);
+  return m ? parseInt(m[2]!, 16) : undefined;
+}
+
+/**
+ * The header of a snapshot file (magic, CRC, index, term, voters): the file is this followed by `snap.data`. The CRC
+ * is chained over the header's tail and the data, so a save writes the two pieces without building one buffer of
+ * the whole file (the data can be hundreds of MB).
+ */
+export function encodeSnapshotHead(snap: Snapshot): Uint8Array {
   const voters = snap.meta.voters;
-  const buf = new Uint8Array(HEAD + 8 * voters.length + snap.data.length);
+  const buf = new Uint8Array(HEAD + 8 * voters.length);
   const v = new DataView(buf.buffer);
   v.setUint32(0, MAGIC, true);
   v.setUint32(8, snap.meta.index % TWO32, true);
@@ -62,12 +72,24 @@ export function encodeSnapshot(snap: Snapshot): Uint8Array {
   v.setUint32(20, Math.floor(snap.meta.term / TWO32), true);
   v.setUint32(24, voters.length, true);
   voters.forEach((id, i) => v.setBigUint64(HEAD + 8 * i, id, true));
-  buf.set(snap.data, HEAD + 8 * voters.length);
-  v.setUint32(4, crc32c(buf, 0, 8), true);
+  v.setUint32(4, crc32c(snap.data, crc32c(buf, 0, 8)), true);
   return buf;
 }
 
-/** Decodes a snapshot file's bytes. @throws SnapCorruptError (with `file` as given) when malformed. */
+/** Encodes a snapshot file's bytes (header and data in one buffer; Snapshotter.save writes them without the copy). */
+export function encodeSnapshot(snap: Snapshot): Uint8Array {
+  const head = encodeSnapshotHead(snap);
+  const buf = new Uint8Array(head.length + snap.data.length);
+  buf.set(head, 0);
+  buf.set(snap.data, head.length);
+  return buf;
+}
+
+/**
+ * Decodes a snapshot file's bytes; the CRC covers the whole file after it. The result's data is a view into `buf`
+ * (no copy): keep `buf` unchanged while the snapshot is used.
+ * @throws SnapCorruptError (with `file` as given) when malformed.
+ */
 export function decodeSnapshot(buf: Uint8Array, file = '<buffer>'): Snapshot {
   if (buf.length < HEAD) throw new SnapCorruptError(file, 'truncated header');
   const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -84,8 +106,17 @@ export function decodeSnapshot(buf: Uint8Array, file = '<buffer>'): Snapshot {
       term: v.getUint32(20, true) * TWO32 + v.getUint32(16, true),
       voters,
     },
-    data: Uint8Array.prototype.slice.call(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), dataStart),
+    // a view, not a copy: the file's buffer is read for this snapshot alone (a copy doubled a restart's peak memory)
+    data: new Uint8Array(buf.buffer, buf.byteOffset + dataStart, buf.byteLength - dataStart),
   };
+}
+
+/** Writes all of `b` at file offset `pos` (a write may be partial: loops until done). */
+async function writeAll(fh: fsp.FileHandle, b: Uint8Array, pos: number): Promise<void> {
+  for (let off = 0; off < b.length; ) {
+    const { bytesWritten } = await fh.write(b, off, Math.min(b.length - off, 1 << 30), pos + off);
+    off += bytesWritten;
+  }
 }
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -124,7 +155,9 @@ export class Snapshotter {
     try {
       const fh = await fsp.open(tmp, 'w', 0o600);
       try {
-        await fh.writeFile(encodeSnapshot(snap));
+        const head = encodeSnapshotHead(snap);
+        await writeAll(fh, head, 0);
+        await writeAll(fh, snap.data, head.length); // the data as it is: no file-sized copy
         await fh.sync();
       } finally {
         await fh.close();
@@ -164,11 +197,38 @@ export class Snapshotter {
     return decodeSnapshot(await fsp.readFile(file), file);
   }
 
-  /** Deletes all but the newest `keep` snapshot files (and leftover .tmp files). */
-  async purge(keep: number): Promise<void> {
-    for (const name of this.list().slice(keep)) await fsp.rm(path.join(this.dir, name), { force: true });
+  /**
+   * Deletes all but the newest `keep` snapshot files at or below `durableIndex` (the index of the WAL's latest
+   * snapshot record; default: no bound), and leftover .tmp files. Files above `durableIndex` are not the WAL's
+   * (a save whose WAL record is not written yet, or a crash's leftover: see removeNewerThan) and are neither
+   * counted nor deleted, so the file the WAL names is always kept. `keep` <= 0 keeps every file (etcd's
+   * --max-snapshots 0 = unlimited). Resolves with the names deleted.
+   */
+  async purge(keep: number, durableIndex = Number.MAX_SAFE_INTEGER): Promise<string[]> {
+    const removed: string[] = [];
+    const durable = this.list().filter((n) => snapNameIndex(n)! <= durableIndex);
+    for (const name of keep > 0 ? durable.slice(keep) : []) {
+      await fsp.rm(path.join(this.dir, name), { force: true });
+      removed.push(name);
+    }
     for (const name of fs.existsSync(this.dir) ? fs.readdirSync(this.dir) : []) {
       if (name.endsWith('.snap.tmp')) await fsp.rm(path.join(this.dir, name), { force: true });
     }
+    return removed;
+  }
+
+  /**
+   * Removes the snapshot files whose index is above `walIndex` (the index of the WAL's latest snapshot record, 0
+   * when it has none), then fsyncs the directory. Such a file is left by a crash between writing the snapshot
+   * file and writing its WAL record (snapshot_policy.ts persists in that order, as etcd does); the WAL does not
+   * name it, so it must neither be loaded nor outrank the WAL's snapshot when the newest files are kept (etcd
+   * loads only snapshots the WAL names: wal.ValidSnapshotEntries + Snapshotter.LoadNewestAvailable). Call at
+   * start, before anything else writes to the directory. Resolves with the paths removed (for the log).
+   */
+  async removeNewerThan(walIndex: number): Promise<string[]> {
+    const stray = this.list().filter((n) => snapNameIndex(n)! > walIndex).map((n) => path.join(this.dir, n));
+    for (const file of stray) await fsp.rm(file, { force: true });
+    if (stray.length > 0) await fsyncDir(this.dir);
+    return stray;
   }
 }

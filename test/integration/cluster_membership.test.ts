@@ -37,6 +37,15 @@ const members: Member[] = [];
 const eps = (ms: Member[]) => ms.map((m) => m.clientUrl).join(',');
 let newId = '';
 
+/** Polls `etcdctl endpoint status -w json` on `ms` (3 members) until every one answers and one is leader; its rows. */
+function statusWithLeader(ms: Member[]): Promise<ReturnType<typeof parseStatusJson>> {
+  return waitFor('a leader', async () => {
+    const s = await etcdctl(['--endpoints', eps(ms), 'endpoint', 'status', '-w', 'json']);
+    const rows = s.code === 0 ? parseStatusJson(s.stdout) : [];
+    return rows.length === 3 && rows.some((x) => x.memberId === x.leader) ? rows : undefined;
+  });
+}
+
 before(async () => {
   const ic = [0, 1, 2].map((i) => `infra${i + 1}=${peer(i)}`).join(',');
   for (let i = 0; i < 3; i++) members.push(member(i, ic, 'new'));
@@ -151,11 +160,7 @@ test('member remove: the removed member stops; writes continue', { timeout: 120_
 
 test('move-leader hands leadership to another voter; a non-leader endpoint alone is refused', { timeout: 120_000 }, async () => {
   const rest = members.slice(1);
-  const st = await waitFor('a leader', async () => {
-    const s = await etcdctl(['--endpoints', eps(rest), 'endpoint', 'status', '-w', 'json']);
-    const rows = s.code === 0 ? parseStatusJson(s.stdout) : [];
-    return rows.length === 3 && rows.some((x) => x.memberId === x.leader) ? rows : undefined;
-  });
+  const st = await statusWithLeader(rest);
   const leader = st.find((x) => x.memberId === x.leader)!;
   const other = st.find((x) => x.memberId !== x.leader)!;
   const target = BigInt(other.memberId).toString(16);
@@ -176,11 +181,7 @@ test('move-leader hands leadership to another voter; a non-leader endpoint alone
 
 test('member remove with a voter down: a live voter is refused (unhealthy cluster), the dead one is removed', { timeout: 120_000 }, async () => {
   const rest = members.slice(1);
-  const st = await waitFor('a leader', async () => {
-    const s = await etcdctl(['--endpoints', eps(rest), 'endpoint', 'status', '-w', 'json']);
-    const rows = s.code === 0 ? parseStatusJson(s.stdout) : [];
-    return rows.length === 3 && rows.some((x) => x.memberId === x.leader) ? rows : undefined;
-  });
+  const st = await statusWithLeader(rest);
   const leader = st.find((x) => x.memberId === x.leader)!;
   const [live, dead] = st.filter((x) => x.memberId !== x.leader);
   const deadMember = rest.find((m) => m.clientUrl.endsWith(dead.endpoint.replace(/^https?:\/\//, '')))!;

@@ -12,6 +12,7 @@
  * A harness assertion that fails (the snapshot path was not taken) throws: the run then fails as a harness error.
  */
 import type { FaultCluster } from './cluster.js';
+import type { Rng } from '../checker/generator.js';
 import type { Fault } from './scenario.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -29,20 +30,31 @@ export async function waitFor(what: string, ok: () => boolean, timeoutMs: number
   }
 }
 
+/**
+ * Picks a follower (seeded by `rng`) and cuts it off until the leader has saved two snapshots after the cut and at
+ * least 1.5 s have passed: the second snapshot compacts the leader's log to (its index - 30), past everything the
+ * follower holds, so on heal it must be caught up by MsgSnap (Raft §7). Under a heavy load two snapshots once took
+ * ~120 ms, and the follower then caught up from entries: hence the minimum time cut off. The follower stays cut off
+ * (the caller heals). Returns the leader's and the follower's member index (0-based). Polls the logs every
+ * `everyMs` ms; throws (a harness error) if the two snapshots are not seen within 45 s.
+ */
+export async function cutOffFollowerUntilTwoSnapshots(c: FaultCluster, rng: Rng, everyMs = 250): Promise<{ leader: number; follower: number }> {
+  const l = await leaderOr0(c);
+  const others = [0, 1, 2].filter((i) => i !== l);
+  const f = others[rng.int(others.length)]!;
+  const before = c.logLines(l, 'saved snapshot').length;
+  c.isolate(f);
+  const cutAt = Date.now();
+  await waitFor(`two snapshots on the leader f${l + 1} while f${f + 1} is cut off`, () => c.logLines(l, 'saved snapshot').length >= before + 2 && Date.now() - cutAt > 1500, 45_000, everyMs);
+  return { leader: l, follower: f };
+}
+
 export const SNAPSHOT_FAULTS: Fault[] = [
   {
     name: 'snapshot-catchup-partition',
     extraArgs: SNAPSHOT_ARGS,
     inject: async (c, rng, ctx) => {
-      const l = await leaderOr0(c);
-      const others = [0, 1, 2].filter((i) => i !== l);
-      const f = others[rng.int(others.length)]!;
-      const before = c.logLines(l, 'saved snapshot').length;
-      c.isolate(f);
-      const cutAt = Date.now();
-      // two snapshots after the cut: the second compacts to (its index - 30), past everything f holds; and at least
-      // 1.5 s cut off (under a heavy load two snapshots took ~120 ms once, and f then caught up from entries)
-      await waitFor(`two snapshots on the leader f${l + 1} while f${f + 1} is cut off`, () => c.logLines(l, 'saved snapshot').length >= before + 2 && Date.now() - cutAt > 1500, 45_000);
+      const { follower: f } = await cutOffFollowerUntilTwoSnapshots(c, rng);
       const applied = c.logLines(f, 'applied snapshot').length;
       return async () => {
         c.heal();

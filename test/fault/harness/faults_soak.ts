@@ -8,12 +8,10 @@
  * - snapshot-catchup-kill9-leader: the same, but the leader is killed while it sends the snapshot.
  * Members run with `--snapshot-count 150 --experimental-snapshot-catchup-entries 30`.
  */
-import type { FaultCluster } from './cluster.js';
-import { SNAPSHOT_ARGS, waitFor as waitForEvery } from './faults_snapshot.js';
+import { SNAPSHOT_ARGS, cutOffFollowerUntilTwoSnapshots, waitFor as waitForEvery } from './faults_snapshot.js';
 import type { Fault } from './scenario.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const leaderOr0 = (c: FaultCluster): Promise<number> => c.leaderOrFirst();
 const waitFor = (what: string, ok: () => boolean, timeoutMs: number): Promise<void> => waitForEvery(what, ok, timeoutMs, 100);
 
 function catchupCrash(name: string, victim: 'follower' | 'leader'): Fault {
@@ -21,13 +19,7 @@ function catchupCrash(name: string, victim: 'follower' | 'leader'): Fault {
     name,
     extraArgs: SNAPSHOT_ARGS,
     inject: async (c, rng, ctx) => {
-      const l = await leaderOr0(c);
-      const others = [0, 1, 2].filter((i) => i !== l);
-      const f = others[rng.int(others.length)]!;
-      const before = c.logLines(l, 'saved snapshot').length;
-      c.isolate(f);
-      const cutAt = Date.now();
-      await waitFor(`two snapshots on the leader f${l + 1} while f${f + 1} is cut off`, () => c.logLines(l, 'saved snapshot').length >= before + 2 && Date.now() - cutAt > 1500, 45_000);
+      const { leader: l, follower: f } = await cutOffFollowerUntilTwoSnapshots(c, rng, 100);
       const delay = rng.int(600);
       return async () => {
         const sent = c.logLines(l, 'sending database snapshot').length;

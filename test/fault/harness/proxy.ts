@@ -17,21 +17,19 @@ export type LinkMode = { kind: 'ok' } | { kind: 'drop' } | { kind: 'blackhole' }
 /** Which of `pids` (name -> pid) owns the local TCP socket on 127.0.0.1:port; undefined if none. */
 export function ownerOfLocalPort(port: number, pids: Map<string, number>): string | undefined {
   const hex = port.toString(16).toUpperCase().padStart(4, '0');
-  let inode: string | undefined;
+  // every socket with that local port: an older connection's TIME_WAIT entry (inode 0) may share the port
+  // and come first; stopping at it left the connection unattributed, so no fault applied to it
+  const want = new Set<string>();
   for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
     const f = line.trim().split(/\s+/);
-    if (f.length > 9 && f[1].endsWith(`:${hex}`)) {
-      inode = f[9];
-      break;
-    }
+    if (f.length > 9 && f[1].endsWith(`:${hex}`) && f[9] !== '0') want.add(`socket:[${f[9]}]`);
   }
-  if (!inode || inode === '0') return undefined;
-  const want = `socket:[${inode}]`;
+  if (want.size === 0) return undefined;
   for (const [name, pid] of pids) {
     try {
       for (const fd of readdirSync(`/proc/${pid}/fd`)) {
         try {
-          if (readlinkSync(`/proc/${pid}/fd/${fd}`) === want) return name;
+          if (want.has(readlinkSync(`/proc/${pid}/fd/${fd}`))) return name;
         } catch { /* fd closed meanwhile */ }
       }
     } catch { /* process gone */ }

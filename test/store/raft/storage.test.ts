@@ -69,3 +69,47 @@ describe('MemoryStorage', () => {
     assert.deepEqual(s.initialState().hardState, { term: 3, vote: 2n, commit: 0 });
   });
 });
+
+describe('MemoryStorage snapshot data release', () => {
+  const data = Uint8Array.from([1, 2, 3, 4]);
+  /** A snapshot source over a map (the node's is the snapshot files: store/server/snapshot_source.ts). */
+  const source = (files: Map<number, Uint8Array>) => ({ has: (i: number) => files.has(i), load: (i: number) => files.get(i)?.slice() });
+
+  it('keeps a created snapshot until it is released, then reads it back from the source', () => {
+    const s = new MemoryStorage([1n]);
+    s.append(entriesWithTerms([1, 1, 1]));
+    const files = new Map<number, Uint8Array>();
+    s.setSnapshotSource(source(files));
+    s.createSnapshot(2, [1n], data);
+    assert.equal(s.releaseSnapshotData(), false, 'not durable yet: kept');
+    assert.deepEqual(s.snapshot().data, data);
+    files.set(2, data);
+    assert.equal(s.releaseSnapshotData(), true);
+    const got = s.snapshot();
+    assert.deepEqual(got.data, data);
+    assert.equal(got.meta.index, 2);
+    assert.equal(got.meta.term, 1);
+    assert.equal(s.snapshotMeta().index, 2);
+    files.delete(2);
+    const held = s.snapshot(); // still cached while referenced, or an error naming the index when gone
+    assert.deepEqual(held.data, data);
+  });
+
+  it('applySnapshot releases the data of a snapshot the source has; a lost file is a clear error', () => {
+    const s = new MemoryStorage([1n]);
+    const files = new Map<number, Uint8Array>([[5, data]]);
+    s.setSnapshotSource(source(files));
+    s.applySnapshot({ meta: { index: 5, term: 2, voters: [1n] }, data: Uint8Array.from(data) });
+    assert.deepEqual(s.snapshot().data, data);
+    assert.deepEqual(s.initialState().voters, [1n]);
+    s.applySnapshot({ meta: { index: 7, term: 2, voters: [1n] }, data: Uint8Array.from([9]) });
+    assert.deepEqual(s.snapshot().data, Uint8Array.from([9]), 'not in the source: kept in memory');
+    files.set(9, data);
+    s.applySnapshot({ meta: { index: 9, term: 3, voters: [1n] }, data: Uint8Array.from(data) });
+    files.delete(9);
+    const s2 = new MemoryStorage([1n]);
+    s2.applySnapshot({ meta: { index: 9, term: 3, voters: [1n] }, data: Uint8Array.from(data) });
+    s2.setSnapshotSource({ has: () => true, load: () => undefined });
+    assert.throws(() => s2.snapshot(), /snapshot at index 9 is no longer available/);
+  });
+});
