@@ -118,7 +118,8 @@ async function main(): Promise<void> {
     'alternating which system goes first; the load generator (scripts/bench/main.js, node:http2 with hand-encoded protobuf)',
     'ran on the same cores. Ratios are quorumd/etcd from the same run; absolute figures depend on the machine.',
     '',
-    ...(Math.max(meta.loadAvgStart[0], meta.loadAvgEnd[0]) > meta.cpus * 0.5
+    // the load at the start tells whether other work was running (at the end the average includes the benchmark itself)
+    ...(meta.loadAvgStart[0] > meta.cpus * 0.5
       ? ['**Taken on a loaded machine** (other work was running: see the load averages above). Rerun on a quiet machine before drawing conclusions.', '']
       : []),
     '¹ the load generator used ≥ 0.85 of a core in at least one of the two runs: that figure may be limited by the client.',
