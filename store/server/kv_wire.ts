@@ -10,7 +10,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import {
-  bytesOf, int64, int64Size, isZero, lenField, LEN, Reader, Sizes, uvarintSize, writeBytes, writeInt64, writeUvarint, type Int64Like,
+  bytesOf, int64, int64Size, isZero, lenField, LEN, readOneof, Reader, Sizes, subReader, uvarintSize, writeBytes, writeInt64, writeUvarint, type Int64Like,
 } from './proto_codec.js';
 
 type W = Record<string, any>;
@@ -200,12 +200,7 @@ export function receivedSize(req: object): number | undefined {
   return receivedSizes.get(req);
 }
 
-function sub(r: Reader): Reader {
-  const n = r.len();
-  const s = new Reader(r.buf, r.pos, r.pos + n);
-  r.pos += n;
-  return s;
-}
+const sub = subReader;
 
 /** etcdserverpb.RangeRequest. */
 export function readRangeRequest(r: Reader): W {
@@ -304,19 +299,7 @@ const REQUEST_READERS: Array<(r: Reader) => W> = [readRangeRequest, readPutReque
 
 /** etcdserverpb.RequestOp: `{}` when nothing is set, else the member and `request` naming it. */
 export function readRequestOp(r: Reader): W {
-  const m: W = {};
-  let member: string | undefined;
-  while (r.pos < r.end) {
-    const t = r.uint32();
-    const f = t >>> 3;
-    if ((t & 7) === LEN && f >= 1 && f <= 4) {
-      if (member !== undefined) delete m[member];
-      member = REQUEST_OPS[f - 1]!;
-      m[member] = REQUEST_READERS[f - 1]!(sub(r));
-    } else r.skip(t & 7);
-  }
-  if (member !== undefined) m.request = member;
-  return m;
+  return readOneof(r, REQUEST_OPS, REQUEST_READERS, 'request');
 }
 
 /** etcdserverpb.TxnRequest. */

@@ -282,3 +282,33 @@ export class Reader {
     } else out.push(this.int32());
   }
 }
+
+/** A Reader over the next length-delimited field's bytes (its length prefix read from `r`); `r` moves past them. */
+export function subReader(r: Reader): Reader {
+  const n = r.len();
+  const s = new Reader(r.buf, r.pos, r.pos + n);
+  r.pos += n;
+  return s;
+}
+
+/**
+ * Reads a message whose fields 1..names.length are the message members of one oneof (etcd's RequestOp,
+ * WatchRequest): returns `{ [name]: readers[i](bytes), [unionField]: name }` for the member set last (protobuf's
+ * rule: a later member replaces an earlier one), `{}` when none is set. Other fields are skipped. Throws what the
+ * Reader throws on truncated input.
+ */
+export function readOneof(r: Reader, names: readonly string[], readers: ReadonlyArray<(r: Reader) => unknown>, unionField: string): Record<string, unknown> {
+  const m: Record<string, unknown> = {};
+  let member: string | undefined;
+  while (r.pos < r.end) {
+    const t = r.uint32();
+    const f = t >>> 3;
+    if ((t & 7) === LEN && f >= 1 && f <= names.length) {
+      if (member !== undefined) delete m[member];
+      member = names[f - 1]!;
+      m[member] = readers[f - 1]!(subReader(r));
+    } else r.skip(t & 7);
+  }
+  if (member !== undefined) m[unionField] = member;
+  return m;
+}

@@ -356,6 +356,15 @@ interface Pending {
   total: number;
 }
 
+/** Notes input bytes [start, end) as `owner`'s data (an entry's data, a message's context); nothing when empty. */
+function deferCopy(pending: Pending, owner: Entry | Message, start: number, end: number): void {
+  if (end <= start) return;
+  pending.owners.push(owner);
+  pending.starts.push(start);
+  pending.ends.push(end);
+  pending.total += end - start;
+}
+
 function readIds(r: Reader, wire: number, end: number, into: bigint[]): void {
   if (wire === 2) {
     const e = r.len(end);
@@ -409,12 +418,7 @@ function readEntry(r: Reader, end: number, pending: Pending): Entry {
     else if (tag === 0x18) e.type = r.num();
     else if (tag === 0x22) {
       const de = r.len(end);
-      if (de > r.pos) {
-        pending.owners.push(e);
-        pending.starts.push(r.pos);
-        pending.ends.push(de);
-        pending.total += de - r.pos;
-      }
+      deferCopy(pending, e, r.pos, de);
       r.pos = de;
     } else r.skip(tag & 7, end);
   }
@@ -446,12 +450,7 @@ function readMessage(r: Reader, end: number, pending: Pending): Message {
       case 0x50: m.rejectHint = r.num(); break;
       case 0x5a: {
         const ce = r.len(end);
-        if (ce > r.pos) {
-          pending.owners.push(m);
-          pending.starts.push(r.pos);
-          pending.ends.push(ce);
-          pending.total += ce - r.pos;
-        }
+        deferCopy(pending, m, r.pos, ce);
         r.pos = ce;
         break;
       }

@@ -9,7 +9,7 @@ import {
   boolField, bytesField, deserializer, Header, intField, KeyValue, msgField, putBool, putInt, putMsg, serializer,
   type MethodCodecs, type MsgCodec,
 } from './kv_wire.js';
-import { lenField, LEN, Reader, writeBytes, writeUvarint, type Sizes } from './proto_codec.js';
+import { lenField, LEN, readOneof, Reader, subReader, writeBytes, writeUvarint, type Sizes } from './proto_codec.js';
 
 type W = Record<string, any>;
 
@@ -94,12 +94,7 @@ export function eventWireSize(s: Sizes, e: W): number {
 
 // ---- requests -------------------------------------------------------------------------------------------
 
-function sub(r: Reader): Reader {
-  const n = r.len();
-  const s = new Reader(r.buf, r.pos, r.pos + n);
-  r.pos += n;
-  return s;
-}
+const sub = subReader;
 
 /** etcdserverpb.WatchCreateRequest (filters packed or not). */
 export function readWatchCreateRequest(r: Reader): W {
@@ -144,19 +139,7 @@ const WATCH_READERS = [readWatchCreateRequest, readWatchCancelRequest, readEmpty
 
 /** etcdserverpb.WatchRequest: the set member of `request_union` and its name. */
 export function readWatchRequest(r: Reader): W {
-  const m: W = {};
-  let member: string | undefined;
-  while (r.pos < r.end) {
-    const t = r.uint32();
-    const f = t >>> 3;
-    if ((t & 7) === LEN && f >= 1 && f <= 3) {
-      if (member !== undefined) delete m[member];
-      member = WATCH_UNION[f - 1]!;
-      m[member] = WATCH_READERS[f - 1]!(sub(r));
-    } else r.skip(t & 7);
-  }
-  if (member !== undefined) m.request_union = member;
-  return m;
+  return readOneof(r, WATCH_UNION, WATCH_READERS, 'request_union');
 }
 
 /** The Watch service's codecs. */
